@@ -1,0 +1,215 @@
+"""The bus: every CPU access advances the machine one M-cycle, then routes.
+
+``read`` and ``write`` first tick the clock by one M-cycle (4 T-cycles) and,
+when a unit's predicted event falls due, bring the units up to date; then the
+access lands where the address says. Units that own a register are synced
+before it is read or written, so they are never seen out of date.
+
+In eager mode every tick syncs every unit; a differential test compares it
+with the lazy schedule.
+"""
+
+import numpy as np
+from numba import njit
+
+from gbemu.core.hwio import (
+    IO_BASE, HRAM_START, IE_ADDR, VRAM_START, ERAM_START, WRAM_START, OAM_START,
+    UNUSABLE_START, P1, SB, SC, DIV, TIMA, TMA, TAC, IF, LCDC, STAT, LY, LYC, DMA,
+    BOOT, NR52, EV_SERIAL,
+)
+from gbemu.core.timer import timer_sync, timer_next_event, timer_write, serial_start
+from gbemu.core.ppu import (
+    ppu_sync, ppu_next_event, lcdc_write, stat_write, lyc_write,
+)
+from gbemu.core.cart import cart_write, cart_ram_read, cart_ram_write
+from gbemu.core.state import SERIAL_LOG_SIZE
+
+R_P1 = P1 - IO_BASE
+R_SB = SB - IO_BASE
+R_IF = IF - IO_BASE
+R_NR52 = NR52 - IO_BASE
+R_DMA = DMA - IO_BASE
+
+DMA_BYTES = 160
+
+
+@njit(cache=True)
+def schedule(s):
+    """Set next_event to the earliest time a unit must be brought up to date."""
+    if s.eager:
+        s.next_event = 0
+    else:
+        s.next_event = min(timer_next_event(s), ppu_next_event(s))
+
+
+@njit(cache=True)
+def sync(s):
+    """Bring every unit up to s.clock."""
+    timer_sync(s)
+    ppu_sync(s)
+    schedule(s)
+
+
+@njit(cache=True)
+def tick(s):
+    """One M-cycle passes."""
+    s.clock += 4
+    if s.clock >= s.next_event:
+        sync(s)
+
+
+@njit(cache=True)
+def joypad_read(s):
+    """P1: the selected rows of the button matrix, pressed = 0."""
+    select = np.int64(s.io[R_P1]) & 0x30
+    lines = 0x0F
+    if not select & 0x10:
+        lines &= ~(np.int64(s.buttons) & 0x0F)
+    if not select & 0x20:
+        lines &= ~(np.int64(s.buttons) >> 4)
+    return 0xC0 | select | lines
+
+
+@njit(cache=True)
+def io_peek(s, addr):
+    reg = addr - IO_BASE
+    if addr == P1:
+        return joypad_read(s)
+    if addr == NR52:
+        return (np.int64(s.io[R_NR52]) & 0x80) | 0x70
+    return np.int64(s.io[reg]) | np.int64(s.io_unused[reg])
+
+
+@njit(cache=True)
+def peek(s, addr):
+    """The byte the CPU would read at addr, without time passing or DMA blocking."""
+    if s.flat_bus:
+        return np.int64(s.flat[addr])
+    if addr < VRAM_START:
+        if addr < 0x100 and s.boot_mapped:
+            return np.int64(s.boot[addr])
+        if addr < 0x4000:
+            return np.int64(s.rom[s.rom0_offset + addr])
+        return np.int64(s.rom[s.romx_offset + addr - 0x4000])
+    if addr < ERAM_START:
+        return np.int64(s.vram[addr - VRAM_START])
+    if addr < WRAM_START:
+        return cart_ram_read(s, addr)
+    if addr < OAM_START:
+        return np.int64(s.wram[addr & 0x1FFF])
+    if addr < UNUSABLE_START:
+        return np.int64(s.oam[addr - OAM_START])
+    if addr < IO_BASE:
+        return np.int64(0)
+    if addr < HRAM_START:
+        return io_peek(s, addr)
+    if addr < IE_ADDR:
+        return np.int64(s.hram[addr - HRAM_START])
+    return np.int64(s.ie)
+
+
+@njit(cache=True)
+def dma_blocks(s, addr):
+    """During OAM DMA the CPU sees only I/O and HRAM."""
+    return s.dma_from <= s.clock <= s.dma_until and addr < IO_BASE
+
+
+@njit(cache=True)
+def read(s, addr):
+    tick(s)
+    if addr >= IO_BASE and addr < HRAM_START:
+        sync(s)
+    elif dma_blocks(s, addr):
+        return np.int64(0xFF)
+    return peek(s, addr)
+
+
+@njit(cache=True)
+def dma_start(s, page):
+    """OAM DMA: 160 bytes from page*$100; the CPU is locked out while it runs.
+
+    The copy itself is done at once: while it runs the CPU cannot see OAM and
+    cannot change the source (it is locked out of that bus too).
+    """
+    s.io[R_DMA] = page
+    source = page << 8
+    if source >= 0xE000:
+        source -= 0x2000     # the DMA sees WRAM where the CPU sees echo, OAM and I/O
+    for i in range(DMA_BYTES):
+        s.oam[i] = peek(s, source + i)
+    # One M-cycle of setup, then one byte per M-cycle. A restart keeps the bus
+    # blocked through its setup cycle.
+    if not (s.dma_from <= s.clock <= s.dma_until):
+        s.dma_from = s.clock + 8
+    s.dma_until = s.clock + 4 + 4 * DMA_BYTES
+
+
+@njit(cache=True)
+def io_write(s, addr, value):
+    sync(s)
+    reg = addr - IO_BASE
+    if addr == P1:
+        s.io[R_P1] = value & 0x30
+    elif addr == SB:
+        s.io[R_SB] = value
+    elif addr == SC:
+        serial_start(s, value)
+        if value & 0x81 == 0x81:
+            s.serial_log[s.serial_len % SERIAL_LOG_SIZE] = s.io[R_SB]
+            s.serial_len += 1
+            s.events |= EV_SERIAL
+    elif addr == DIV or addr == TIMA or addr == TMA or addr == TAC:
+        timer_write(s, addr, value)
+    elif addr == IF:
+        s.io[R_IF] = value & 0x1F
+    elif addr == LCDC:
+        lcdc_write(s, value)
+    elif addr == STAT:
+        stat_write(s, value)
+    elif addr == LY:
+        pass
+    elif addr == LYC:
+        lyc_write(s, value)
+    elif addr == DMA:
+        dma_start(s, value)
+    elif addr == BOOT:
+        if value:
+            s.boot_mapped = 0
+    elif addr == NR52:
+        s.io[R_NR52] = value & 0x80
+    else:
+        s.io[reg] = value
+    schedule(s)
+
+
+@njit(cache=True)
+def poke(s, addr, value):
+    """Store a byte where the CPU's write would land (time already advanced)."""
+    if s.flat_bus:
+        s.flat[addr] = value
+    elif addr < VRAM_START:
+        cart_write(s, addr, value)
+    elif addr < ERAM_START:
+        s.vram[addr - VRAM_START] = value
+    elif addr < WRAM_START:
+        cart_ram_write(s, addr, value)
+    elif addr < OAM_START:
+        s.wram[addr & 0x1FFF] = value
+    elif addr < UNUSABLE_START:
+        s.oam[addr - OAM_START] = value
+    elif addr < IO_BASE:
+        pass
+    elif addr < HRAM_START:
+        io_write(s, addr, value)
+    elif addr < IE_ADDR:
+        s.hram[addr - HRAM_START] = value
+    else:
+        s.ie = value
+
+
+@njit(cache=True)
+def write(s, addr, value):
+    tick(s)
+    if dma_blocks(s, addr) and not s.flat_bus:
+        return
+    poke(s, addr, value)

@@ -1,0 +1,640 @@
+"""The SM83 CPU, decoded by bit fields, and the compiled run loop.
+
+An opcode splits into x = bits 7-6, y = bits 5-3, z = bits 2-0, p = y >> 1,
+q = y & 1. x=1 is LD r,r' and x=2 is ALU A,r for every register code, so two
+lines handle 128 opcodes; x=0 and x=3 are short if-trees. Register code 6 means
+the byte at [HL]. Every memory access costs one M-cycle through the bus;
+``idle`` is an M-cycle with no access (16-bit arithmetic, taken branches, the
+pushes' address update).
+
+Cycles per instruction, flags and mnemonics are listed in gbemu/opcodes.py;
+the unit tests check this code against that table.
+"""
+
+import numpy as np
+from numba import njit
+
+from gbemu.core.hwio import (
+    IO_BASE, IF, TAC, EV_BREAKPOINT, EV_ILLEGAL, EV_STOP, EV_TARGET,
+)
+from gbemu.core.state import REG_B, REG_C, REG_H, REG_L, REG_F, REG_A
+from gbemu.core.bus import tick, read, write, sync, schedule, peek
+from gbemu.core.cart import cart_reset
+from gbemu.core.timer import counter_write
+
+R_IF = IF - IO_BASE
+R_TAC = TAC - IO_BASE
+
+FLAG_Z = 0x80
+FLAG_N = 0x40
+FLAG_H = 0x20
+FLAG_C = 0x10
+
+OP_LD_B_B = 0x40
+OP_HALT = 0x76
+
+
+# -- small helpers ---------------------------------------------------------
+
+@njit(cache=True)
+def idle(s):
+    tick(s)
+
+
+@njit(cache=True)
+def fetch8(s):
+    value = read(s, s.pc)
+    if s.halt_bug:
+        s.halt_bug = 0           # the byte after HALT is read twice
+    else:
+        s.pc = (np.int64(s.pc) + 1) & 0xFFFF
+    return value
+
+
+@njit(cache=True)
+def fetch16(s):
+    low = fetch8(s)
+    return low | (fetch8(s) << 8)
+
+
+@njit(cache=True)
+def signed8(value):
+    return (value ^ 0x80) - 0x80
+
+
+@njit(cache=True)
+def hl(s):
+    return (np.int64(s.r8[REG_H]) << 8) | np.int64(s.r8[REG_L])
+
+
+@njit(cache=True)
+def set_hl(s, value):
+    s.r8[REG_H] = (value >> 8) & 0xFF
+    s.r8[REG_L] = value & 0xFF
+
+
+@njit(cache=True)
+def get_r(s, code):
+    """Register by its 3-bit code: B C D E H L [HL] A."""
+    if code == 6:
+        return read(s, hl(s))
+    return np.int64(s.r8[code])
+
+
+@njit(cache=True)
+def set_r(s, code, value):
+    if code == 6:
+        write(s, hl(s), value & 0xFF)
+    else:
+        s.r8[code] = value & 0xFF
+
+
+@njit(cache=True)
+def get_rp(s, p):
+    """Register pair by its 2-bit code: BC DE HL SP."""
+    if p == 3:
+        return np.int64(s.sp)
+    return (np.int64(s.r8[2 * p]) << 8) | np.int64(s.r8[2 * p + 1])
+
+
+@njit(cache=True)
+def set_rp(s, p, value):
+    if p == 3:
+        s.sp = value & 0xFFFF
+    else:
+        s.r8[2 * p] = (value >> 8) & 0xFF
+        s.r8[2 * p + 1] = value & 0xFF
+
+
+@njit(cache=True)
+def condition(s, cc):
+    """NZ Z NC C."""
+    f = np.int64(s.r8[REG_F])
+    if cc == 0:
+        return not f & FLAG_Z
+    if cc == 1:
+        return f & FLAG_Z != 0
+    if cc == 2:
+        return not f & FLAG_C
+    return f & FLAG_C != 0
+
+
+@njit(cache=True)
+def push16(s, value):
+    """PUSH's bus pattern: an idle M-cycle to move SP, then high byte, low byte."""
+    idle(s)
+    sp = (np.int64(s.sp) - 1) & 0xFFFF
+    write(s, sp, (value >> 8) & 0xFF)
+    sp = (sp - 1) & 0xFFFF
+    write(s, sp, value & 0xFF)
+    s.sp = sp
+
+
+@njit(cache=True)
+def pop16(s):
+    sp = np.int64(s.sp)
+    low = read(s, sp)
+    high = read(s, (sp + 1) & 0xFFFF)
+    s.sp = (sp + 2) & 0xFFFF
+    return (high << 8) | low
+
+
+@njit(cache=True)
+def add_sp_offset(s):
+    """SP + e8 with flags from the low byte's unsigned addition (ADD SP / LD HL,SP+)."""
+    offset = fetch8(s)
+    sp = np.int64(s.sp)
+    f = 0
+    if (sp & 0x0F) + (offset & 0x0F) > 0x0F:
+        f |= FLAG_H
+    if (sp & 0xFF) + offset > 0xFF:
+        f |= FLAG_C
+    s.r8[REG_F] = f
+    return (sp + signed8(offset)) & 0xFFFF
+
+
+# -- arithmetic ------------------------------------------------------------
+
+@njit(cache=True)
+def alu(s, op, value):
+    """ADD ADC SUB SBC AND XOR OR CP of A with value."""
+    a = np.int64(s.r8[REG_A])
+    carry = (np.int64(s.r8[REG_F]) >> 4) & 1
+    f = 0
+    if op == 0 or op == 1:
+        c = carry if op == 1 else 0
+        result = a + value + c
+        if (a & 0x0F) + (value & 0x0F) + c > 0x0F:
+            f |= FLAG_H
+        if result > 0xFF:
+            f |= FLAG_C
+    elif op == 2 or op == 3 or op == 7:
+        c = carry if op == 3 else 0
+        result = a - value - c
+        f = FLAG_N
+        if (a & 0x0F) - (value & 0x0F) - c < 0:
+            f |= FLAG_H
+        if result < 0:
+            f |= FLAG_C
+    elif op == 4:
+        result = a & value
+        f = FLAG_H
+    elif op == 5:
+        result = a ^ value
+    else:
+        result = a | value
+    result &= 0xFF
+    if result == 0:
+        f |= FLAG_Z
+    s.r8[REG_F] = f
+    if op != 7:
+        s.r8[REG_A] = result
+
+
+@njit(cache=True)
+def rotate(s, op, value):
+    """RLC RRC RL RR SLA SRA SWAP SRL; returns the result, sets Z00C."""
+    carry_in = (np.int64(s.r8[REG_F]) >> 4) & 1
+    if op == 0:
+        carry = value >> 7
+        result = (value << 1) | carry
+    elif op == 1:
+        carry = value & 1
+        result = (value >> 1) | (carry << 7)
+    elif op == 2:
+        carry = value >> 7
+        result = (value << 1) | carry_in
+    elif op == 3:
+        carry = value & 1
+        result = (value >> 1) | (carry_in << 7)
+    elif op == 4:
+        carry = value >> 7
+        result = value << 1
+    elif op == 5:
+        carry = value & 1
+        result = (value >> 1) | (value & 0x80)
+    elif op == 6:
+        carry = 0
+        result = ((value << 4) | (value >> 4))
+    else:
+        carry = value & 1
+        result = value >> 1
+    result &= 0xFF
+    f = FLAG_C if carry else 0
+    if result == 0:
+        f |= FLAG_Z
+    s.r8[REG_F] = f
+    return result
+
+
+@njit(cache=True)
+def accumulator_op(s, y):
+    """x=0 z=7: RLCA RRCA RLA RRA DAA CPL SCF CCF."""
+    a = np.int64(s.r8[REG_A])
+    f = np.int64(s.r8[REG_F])
+    if y < 4:
+        s.r8[REG_A] = rotate(s, y, a)
+        s.r8[REG_F] = s.r8[REG_F] & FLAG_C      # Z is always cleared
+    elif y == 4:
+        if not f & FLAG_N:
+            if f & FLAG_C or a > 0x99:
+                a += 0x60
+                f |= FLAG_C
+            if f & FLAG_H or a & 0x0F > 0x09:
+                a += 0x06
+        else:
+            if f & FLAG_C:
+                a -= 0x60
+            if f & FLAG_H:
+                a -= 0x06
+        a &= 0xFF
+        f &= FLAG_N | FLAG_C
+        if a == 0:
+            f |= FLAG_Z
+        s.r8[REG_A] = a
+        s.r8[REG_F] = f
+    elif y == 5:
+        s.r8[REG_A] = a ^ 0xFF
+        s.r8[REG_F] = f | FLAG_N | FLAG_H
+    elif y == 6:
+        s.r8[REG_F] = (f & FLAG_Z) | FLAG_C
+    else:
+        s.r8[REG_F] = (f & (FLAG_Z | FLAG_C)) ^ FLAG_C
+
+
+@njit(cache=True)
+def inc_dec8(s, code, delta):
+    """INC r / DEC r: Z0H- or Z1H-."""
+    value = get_r(s, code)
+    result = (value + delta) & 0xFF
+    f = np.int64(s.r8[REG_F]) & FLAG_C
+    if result == 0:
+        f |= FLAG_Z
+    if delta > 0:
+        if value & 0x0F == 0x0F:
+            f |= FLAG_H
+    else:
+        f |= FLAG_N
+        if value & 0x0F == 0:
+            f |= FLAG_H
+    s.r8[REG_F] = f
+    set_r(s, code, result)
+
+
+# -- instruction groups ----------------------------------------------------
+
+@njit(cache=True)
+def exec_cb(s):
+    op = fetch8(s)
+    x = op >> 6
+    y = (op >> 3) & 7
+    z = op & 7
+    value = get_r(s, z)
+    if x == 0:
+        set_r(s, z, rotate(s, y, value))
+    elif x == 1:
+        f = (np.int64(s.r8[REG_F]) & FLAG_C) | FLAG_H
+        if not (value >> y) & 1:
+            f |= FLAG_Z
+        s.r8[REG_F] = f
+    elif x == 2:
+        set_r(s, z, value & ~(1 << y))
+    else:
+        set_r(s, z, value | (1 << y))
+
+
+@njit(cache=True)
+def jump_relative(s, taken):
+    offset = signed8(fetch8(s))
+    if taken:
+        idle(s)
+        s.pc = (np.int64(s.pc) + offset) & 0xFFFF
+
+
+@njit(cache=True)
+def exec_x0(s, op):
+    y = (op >> 3) & 7
+    z = op & 7
+    p = y >> 1
+    q = y & 1
+    if z == 0:
+        if y == 0:
+            pass                                        # NOP
+        elif y == 1:                                    # LD [a16],SP
+            addr = fetch16(s)
+            write(s, addr, np.int64(s.sp) & 0xFF)
+            write(s, (addr + 1) & 0xFFFF, np.int64(s.sp) >> 8)
+        elif y == 2:                                    # STOP
+            fetch8(s)
+            stop(s)
+        elif y == 3:                                    # JR e8
+            jump_relative(s, True)
+        else:                                           # JR cc,e8
+            jump_relative(s, condition(s, y - 4))
+    elif z == 1:
+        if q == 0:                                      # LD rr,n16
+            set_rp(s, p, fetch16(s))
+        else:                                           # ADD HL,rr
+            a = hl(s)
+            b = get_rp(s, p)
+            result = a + b
+            f = np.int64(s.r8[REG_F]) & FLAG_Z
+            if (a & 0x0FFF) + (b & 0x0FFF) > 0x0FFF:
+                f |= FLAG_H
+            if result > 0xFFFF:
+                f |= FLAG_C
+            s.r8[REG_F] = f
+            idle(s)
+            set_hl(s, result & 0xFFFF)
+    elif z == 2:                                        # LD [rr],A / LD A,[rr]
+        if p < 2:
+            addr = get_rp(s, p)
+        else:
+            addr = hl(s)
+            set_hl(s, (addr + (1 if p == 2 else -1)) & 0xFFFF)
+        if q == 0:
+            write(s, addr, np.int64(s.r8[REG_A]))
+        else:
+            s.r8[REG_A] = read(s, addr)
+    elif z == 3:                                        # INC rr / DEC rr
+        idle(s)
+        set_rp(s, p, get_rp(s, p) + (1 if q == 0 else -1))
+    elif z == 4:
+        inc_dec8(s, y, 1)
+    elif z == 5:
+        inc_dec8(s, y, -1)
+    elif z == 6:                                        # LD r,n8
+        set_r(s, y, fetch8(s))
+    else:
+        accumulator_op(s, y)
+
+
+@njit(cache=True)
+def call(s, target):
+    push16(s, np.int64(s.pc))
+    s.pc = target
+
+
+@njit(cache=True)
+def ret(s):
+    s.pc = pop16(s)
+    idle(s)
+
+
+@njit(cache=True)
+def lock_up(s):
+    """An unused opcode: the CPU stops for good; interrupts cannot wake it."""
+    s.locked = 1
+    s.events |= EV_ILLEGAL
+
+
+@njit(cache=True)
+def exec_x3(s, op):
+    y = (op >> 3) & 7
+    z = op & 7
+    p = y >> 1
+    q = y & 1
+    if z == 0:
+        if y < 4:                                       # RET cc
+            idle(s)
+            if condition(s, y):
+                ret(s)
+        elif y == 4:                                    # LDH [a8],A
+            write(s, 0xFF00 | fetch8(s), np.int64(s.r8[REG_A]))
+        elif y == 5:                                    # ADD SP,e8
+            result = add_sp_offset(s)
+            idle(s)
+            idle(s)
+            s.sp = result
+        elif y == 6:                                    # LDH A,[a8]
+            s.r8[REG_A] = read(s, 0xFF00 | fetch8(s))
+        else:                                           # LD HL,SP+e8
+            result = add_sp_offset(s)
+            idle(s)
+            set_hl(s, result)
+    elif z == 1:
+        if q == 0:                                      # POP rr
+            value = pop16(s)
+            if p == 3:
+                s.r8[REG_A] = value >> 8
+                s.r8[REG_F] = value & 0xF0
+            else:
+                set_rp(s, p, value)
+        elif p == 0:                                    # RET
+            ret(s)
+        elif p == 1:                                    # RETI
+            ret(s)
+            s.ime = 1
+        elif p == 2:                                    # JP HL
+            s.pc = hl(s)
+        else:                                           # LD SP,HL
+            idle(s)
+            s.sp = hl(s)
+    elif z == 2:
+        if y < 4:                                       # JP cc,a16
+            target = fetch16(s)
+            if condition(s, y):
+                idle(s)
+                s.pc = target
+        elif y == 4:                                    # LD [C],A
+            write(s, 0xFF00 | np.int64(s.r8[REG_C]), np.int64(s.r8[REG_A]))
+        elif y == 5:                                    # LD [a16],A
+            write(s, fetch16(s), np.int64(s.r8[REG_A]))
+        elif y == 6:                                    # LD A,[C]
+            s.r8[REG_A] = read(s, 0xFF00 | np.int64(s.r8[REG_C]))
+        else:                                           # LD A,[a16]
+            s.r8[REG_A] = read(s, fetch16(s))
+    elif z == 3:
+        if y == 0:                                      # JP a16
+            target = fetch16(s)
+            idle(s)
+            s.pc = target
+        elif y == 1:
+            exec_cb(s)
+        elif y == 6:                                    # DI
+            s.ime = 0
+            s.ime_pending = 0
+        elif y == 7:                                    # EI
+            s.ime_pending = 1
+        else:
+            lock_up(s)
+    elif z == 4:
+        if y < 4:                                       # CALL cc,a16
+            target = fetch16(s)
+            if condition(s, y):
+                call(s, target)
+        else:
+            lock_up(s)
+    elif z == 5:
+        if q == 0:                                      # PUSH rr
+            if p == 3:
+                value = (np.int64(s.r8[REG_A]) << 8) | np.int64(s.r8[REG_F])
+            else:
+                value = get_rp(s, p)
+            push16(s, value)
+        elif p == 0:                                    # CALL a16
+            call(s, fetch16(s))
+        else:
+            lock_up(s)
+    elif z == 6:                                        # ALU A,n8
+        alu(s, y, fetch8(s))
+    else:                                               # RST
+        call(s, y * 8)
+
+
+@njit(cache=True)
+def execute(s, op):
+    x = op >> 6
+    if x == 1:
+        if op == OP_HALT:
+            halt(s)
+        else:
+            if op == OP_LD_B_B and s.break_on_ld_b_b:
+                s.events |= EV_BREAKPOINT
+            set_r(s, (op >> 3) & 7, get_r(s, op & 7))
+    elif x == 2:
+        alu(s, (op >> 3) & 7, get_r(s, op & 7))
+    elif x == 0:
+        exec_x0(s, op)
+    else:
+        exec_x3(s, op)
+
+
+# -- interrupts, HALT, STOP ------------------------------------------------
+
+@njit(cache=True)
+def pending_interrupts(s):
+    return np.int64(s.ie) & np.int64(s.io[R_IF]) & 0x1F
+
+
+@njit(cache=True)
+def halt(s):
+    """HALT; with IME off and an interrupt already pending, the HALT bug instead."""
+    if not s.ime and pending_interrupts(s):
+        s.halt_bug = 1
+    else:
+        s.halted = 1
+
+
+@njit(cache=True)
+def stop(s):
+    """STOP on a DMG: the divider is reset and the CPU sleeps until a button is pressed."""
+    sync(s)
+    counter_write(s, 0, np.int64(s.io[R_TAC]) & 7)
+    s.stopped = 1
+    s.events |= EV_STOP
+
+
+@njit(cache=True)
+def dispatch_interrupt(s):
+    """Five M-cycles: two idle, push PC high, choose the vector, push PC low.
+
+    The vector is chosen after the high byte is pushed, so a push that
+    overwrites IE can cancel the dispatch; PC then becomes $0000.
+    """
+    s.ime = 0
+    idle(s)
+    idle(s)
+    pc = np.int64(s.pc)
+    sp = (np.int64(s.sp) - 1) & 0xFFFF
+    write(s, sp, pc >> 8)
+    pending = pending_interrupts(s)
+    sp = (sp - 1) & 0xFFFF
+    write(s, sp, pc & 0xFF)
+    s.sp = sp
+    if pending == 0:
+        s.pc = 0
+    else:
+        bit = pending & -pending
+        s.io[R_IF] = s.io[R_IF] & ~bit
+        vector = 0x40
+        while bit > 1:
+            bit >>= 1
+            vector += 8
+        s.pc = vector
+    idle(s)
+
+
+@njit(cache=True)
+def sleep_until(s, target):
+    """Let time pass in whole M-cycles up to the next event or the target."""
+    until = min(s.next_event, target)
+    if until > s.clock:
+        s.clock += (until - s.clock + 3) & ~3
+    sync(s)
+
+
+@njit(cache=True)
+def step(s, target):
+    """One instruction, one interrupt dispatch, or a stretch of sleep."""
+    if s.halted:
+        if not pending_interrupts(s):
+            sleep_until(s, target)
+            return
+        s.halted = 0
+        idle(s)
+    if s.locked or s.stopped:
+        if s.stopped and s.buttons:
+            s.stopped = 0
+        else:
+            sleep_until(s, target)
+            return
+    if s.ime and pending_interrupts(s):
+        dispatch_interrupt(s)
+        return
+    if s.ime_pending:
+        s.ime = 1
+        s.ime_pending = 0
+    op = fetch8(s)
+    s.opcode = op
+    s.instructions += 1
+    execute(s, op)
+
+
+# -- entry points ----------------------------------------------------------
+
+@njit(cache=True)
+def run(st, target):
+    """Run until the clock reaches target (T-cycles) or a masked event is raised.
+
+    Returns the events raised, EV_TARGET included when the target was reached.
+    """
+    s = st[0]
+    s.events = 0
+    schedule(s)
+    while s.clock < target:
+        step(s, target)
+        if s.events & s.event_mask:
+            break
+    if s.clock >= target:
+        s.events |= EV_TARGET
+    return s.events
+
+
+@njit(cache=True)
+def run_instructions(st, count):
+    """Execute count instructions (or interrupt dispatches), for tests and the debugger."""
+    s = st[0]
+    s.events = 0
+    schedule(s)
+    far = np.int64(1) << 62
+    for _ in range(count):
+        step(s, far if not (s.halted or s.locked or s.stopped) else s.clock + 4)
+    return s.events
+
+
+@njit(cache=True)
+def sync_all(st):
+    """Bring every unit up to the CPU's clock (before Python looks at I/O)."""
+    sync(st[0])
+
+
+@njit(cache=True)
+def peek_byte(st, addr):
+    """The byte the CPU would read at addr, with no time passing (debugger, API)."""
+    return peek(st[0], addr & 0xFFFF)
+
+
+@njit(cache=True)
+def reset_cartridge(st):
+    cart_reset(st[0])

@@ -1,0 +1,188 @@
+"""The picture processor's timing: LY, the STAT modes, and the LCD interrupts.
+
+A line is 456 dots (one dot per T-cycle): mode 2 (OAM scan, 80 dots), mode 3
+(drawing, 172 dots or more), mode 0 (HBlank) to the end of the line. Lines
+144-153 are VBlank (mode 1). The STAT interrupt is one line ORed from the
+enabled sources; only its rising edge requests an interrupt ("STAT blocking").
+
+Catch-up: the PPU runs from one mode transition to the next when it is touched
+or when its next transition falls due; between transitions nothing changes.
+Drawing pixels hooks into the mode 3 to mode 0 transition.
+"""
+
+import numpy as np
+from numba import njit
+
+from gbemu.core.hwio import (
+    IO_BASE, LCDC, STAT, SCX, LY, LYC, IF, INT_VBLANK, INT_STAT, LCDC_ENABLE,
+    STAT_LYC_INT, STAT_MODE2_INT, STAT_MODE1_INT, STAT_MODE0_INT, STAT_LYC_EQUAL,
+    EV_FRAME,
+)
+
+NEVER = np.int64(1) << 62
+
+LINE_DOTS = 456
+OAM_SCAN_DOTS = 80
+MODE3_BASE_DOTS = 172
+VISIBLE_LINES = 144
+LINES = 154
+LY_153_DOTS = 4      # on the last line LY reads 153 only this long, then 0
+
+MODE_HBLANK = 0
+MODE_VBLANK = 1
+MODE_OAM_SCAN = 2
+MODE_DRAWING = 3
+
+R_LCDC = LCDC - IO_BASE
+R_STAT = STAT - IO_BASE
+R_SCX = SCX - IO_BASE
+R_LY = LY - IO_BASE
+R_LYC = LYC - IO_BASE
+R_IF = IF - IO_BASE
+
+
+@njit(cache=True)
+def lcd_on(s):
+    return s.io[R_LCDC] & LCDC_ENABLE
+
+
+@njit(cache=True)
+def visible_mode(s):
+    """The mode STAT reports: the first line after LCD on shows 0 while scanning OAM."""
+    if s.ppu_first_line and s.ppu_mode == MODE_OAM_SCAN:
+        return MODE_HBLANK
+    return s.ppu_mode
+
+
+@njit(cache=True)
+def update_stat(s):
+    """Recompute STAT's low bits and request STAT on a rising edge of its line."""
+    stat = np.int64(s.io[R_STAT]) & 0x78
+    line = 0
+    if lcd_on(s):
+        mode = visible_mode(s)
+        stat |= mode
+        if s.io[R_LY] == s.io[R_LYC]:
+            stat |= STAT_LYC_EQUAL
+            if stat & STAT_LYC_INT:
+                line = 1
+        if mode == MODE_HBLANK and stat & STAT_MODE0_INT and not s.ppu_first_line:
+            line = 1
+        elif mode == MODE_VBLANK and stat & STAT_MODE1_INT:
+            line = 1
+        elif mode == MODE_OAM_SCAN and stat & STAT_MODE2_INT:
+            line = 1
+        # The OAM interrupt source also fires at the start of line 144.
+        if (s.ppu_line == VISIBLE_LINES and s.ppu_dot == 0
+                and stat & STAT_MODE2_INT):
+            line = 1
+    s.io[R_STAT] = stat | 0x80
+    if line and not s.stat_line:
+        s.io[R_IF] = s.io[R_IF] | INT_STAT
+    s.stat_line = line
+
+
+@njit(cache=True)
+def transition_dot(s):
+    """The dot of the current line at which the PPU's next transition happens."""
+    if s.ppu_mode == MODE_OAM_SCAN:
+        return OAM_SCAN_DOTS
+    if s.ppu_mode == MODE_DRAWING:
+        return OAM_SCAN_DOTS + s.ppu_mode3_len
+    if s.ppu_line == LINES - 1 and s.io[R_LY] != 0:
+        return LY_153_DOTS
+    return LINE_DOTS
+
+
+@njit(cache=True)
+def mode3_length(s):
+    """Dots of mode 3 on this line: 172 plus the fine-scroll discard."""
+    return MODE3_BASE_DOTS + (np.int64(s.io[R_SCX]) & 7)
+
+
+@njit(cache=True)
+def start_line(s, ly):
+    s.ppu_line = ly
+    s.io[R_LY] = ly
+    s.ppu_dot = 0
+    if ly < VISIBLE_LINES:
+        s.ppu_mode = MODE_OAM_SCAN
+    else:
+        s.ppu_mode = MODE_VBLANK
+        if ly == VISIBLE_LINES:
+            s.io[R_IF] = s.io[R_IF] | INT_VBLANK
+            s.events |= EV_FRAME
+            s.frames += 1
+
+
+@njit(cache=True)
+def transition(s):
+    """Move past the transition at transition_dot(s)."""
+    if s.ppu_mode == MODE_OAM_SCAN:
+        s.ppu_mode = MODE_DRAWING
+        s.ppu_mode3_len = mode3_length(s)
+    elif s.ppu_mode == MODE_DRAWING:
+        s.ppu_mode = MODE_HBLANK
+    elif s.ppu_dot == LY_153_DOTS and s.ppu_line == LINES - 1:
+        s.io[R_LY] = 0
+    else:
+        s.ppu_first_line = 0
+        ly = s.ppu_line + 1
+        if ly == LINES:
+            ly = 0
+        start_line(s, ly)
+
+
+@njit(cache=True)
+def ppu_sync(s):
+    """Run the PPU from ppu_clock up to s.clock."""
+    if not lcd_on(s):
+        s.ppu_clock = s.clock
+        return
+    while True:
+        to_next = transition_dot(s) - s.ppu_dot
+        if s.ppu_clock + to_next > s.clock:
+            s.ppu_dot += s.clock - s.ppu_clock
+            s.ppu_clock = s.clock
+            return
+        s.ppu_clock += to_next
+        s.ppu_dot += to_next
+        transition(s)
+        update_stat(s)
+
+
+@njit(cache=True)
+def ppu_next_event(s):
+    if not lcd_on(s):
+        return NEVER
+    return s.ppu_clock + transition_dot(s) - s.ppu_dot
+
+
+@njit(cache=True)
+def lcdc_write(s, value):
+    """An LCDC write (PPU synced): switching the LCD off or on resets its timing."""
+    was_on = lcd_on(s)
+    s.io[R_LCDC] = value
+    if was_on and not value & LCDC_ENABLE:
+        s.io[R_LY] = 0
+        s.ppu_line = 0
+        s.ppu_dot = 0
+        s.ppu_mode = MODE_HBLANK
+        update_stat(s)
+    elif not was_on and value & LCDC_ENABLE:
+        s.ppu_clock = s.clock
+        s.ppu_first_line = 1
+        start_line(s, 0)
+        update_stat(s)
+
+
+@njit(cache=True)
+def stat_write(s, value):
+    s.io[R_STAT] = (np.int64(s.io[R_STAT]) & 0x87) | (value & 0x78)
+    update_stat(s)
+
+
+@njit(cache=True)
+def lyc_write(s, value):
+    s.io[R_LYC] = value
+    update_stat(s)
