@@ -38,7 +38,9 @@ def configure():
     """Set NUMBA_CACHE_DIR (unless the user did) and return it."""
     if os.environ.get("NUMBA_CACHE_DIR"):
         return Path(os.environ["NUMBA_CACHE_DIR"])
-    cache = user_cache_base() / f"numba-{core_hash()}"
+    # numba's cache does not notice NUMBA_BOUNDSCHECK, so it gets its own directory.
+    flavour = "-boundscheck" if os.environ.get("NUMBA_BOUNDSCHECK") == "1" else ""
+    cache = user_cache_base() / f"numba-{core_hash()}{flavour}"
     try:
         cache.mkdir(parents=True, exist_ok=True)
         probe = cache / ".writable"

@@ -38,7 +38,7 @@ DMG_IO_AFTER_BOOT = {
     hwio.WY: 0x00, hwio.WX: 0x00,
 }
 # The system counter at $0100 on DMG ABC: DIV reads $AB.
-DMG_COUNTER_AFTER_BOOT = 0xABCC
+DMG_COUNTER_AFTER_BOOT = 0xABC8
 
 
 class GameBoy:

@@ -75,8 +75,10 @@ def io_peek(s, addr):
     reg = addr - IO_BASE
     if addr == P1:
         return joypad_read(s)
+    if addr == DIV:
+        return (s.sys_counter >> 8) & 0xFF
     if addr == NR52:
-        return (np.int64(s.io[R_NR52]) & 0x80) | 0x70
+        return np.int64(s.io[R_NR52]) | 0x70
     return np.int64(s.io[reg]) | np.int64(s.io_unused[reg])
 
 
@@ -109,9 +111,21 @@ def peek(s, addr):
 
 
 @njit(cache=True)
+def on_vram_bus(addr):
+    return VRAM_START <= addr < ERAM_START
+
+
+@njit(cache=True)
 def dma_blocks(s, addr):
-    """During OAM DMA the CPU sees only I/O and HRAM."""
-    return s.dma_from <= s.clock <= s.dma_until and addr < IO_BASE
+    """During OAM DMA the CPU cannot reach OAM, nor the bus the DMA reads from.
+
+    The DMG has two buses: VRAM's, and the external one (cartridge, WRAM).
+    """
+    if not s.dma_from <= s.clock <= s.dma_until or addr >= IO_BASE:
+        return False
+    if addr >= OAM_START:
+        return True
+    return on_vram_bus(addr) == on_vram_bus(np.int64(s.io[R_DMA]) << 8)
 
 
 @njit(cache=True)
@@ -176,7 +190,8 @@ def io_write(s, addr, value):
         if value:
             s.boot_mapped = 0
     elif addr == NR52:
-        s.io[R_NR52] = value & 0x80
+        # Only the power bit is writable; switching off silences every channel.
+        s.io[R_NR52] = (np.int64(s.io[R_NR52]) & 0x0F) | (value & 0x80) if value & 0x80 else 0
     else:
         s.io[reg] = value
     schedule(s)

@@ -324,8 +324,8 @@ def exec_x0(s, op):
             addr = fetch16(s)
             write(s, addr, np.int64(s.sp) & 0xFF)
             write(s, (addr + 1) & 0xFFFF, np.int64(s.sp) >> 8)
-        elif y == 2:                                    # STOP
-            fetch8(s)
+        elif y == 2:                                    # STOP (its second byte is skipped unread)
+            s.pc = (np.int64(s.pc) + 1) & 0xFFFF
             stop(s)
         elif y == 3:                                    # JR e8
             jump_relative(s, True)
@@ -572,7 +572,6 @@ def step(s, target):
             sleep_until(s, target)
             return
         s.halted = 0
-        idle(s)
     if s.locked or s.stopped:
         if s.stopped and s.buttons:
             s.stopped = 0

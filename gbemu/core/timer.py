@@ -33,6 +33,11 @@ R_SB = SB - IO_BASE
 R_SC = SC - IO_BASE
 
 SERIAL_SHIFT = 9     # a serial bit per falling edge of counter bit 8
+# The serial clock sees the counter one M-cycle ahead of DIV: with both
+# readings taken after boot, the transfer ends one M-cycle before bit 8 of
+# the counter (as DIV shows it) falls. Which T-cycle does the serial
+# circuit sample? The offset below is the measured answer at M-cycle scale.
+SERIAL_PHASE = 4
 
 
 @njit(cache=True)
@@ -78,6 +83,11 @@ def serial_edges(s, n):
 
 
 @njit(cache=True)
+def serial_falling_edge(old_counter, new_counter):
+    return ((old_counter + SERIAL_PHASE) >> 8) & 1 and not ((new_counter + SERIAL_PHASE) >> 8) & 1
+
+
+@njit(cache=True)
 def counter_step(s):
     """One M-cycle of the system counter, TIMA's reload and the serial clock."""
     old = s.sys_counter
@@ -92,7 +102,7 @@ def counter_step(s):
     tac = np.int64(s.io[R_TAC])
     if timer_signal(old, tac) and not timer_signal(new, tac):
         tima_increment(s)
-    if s.serial_bits > 0 and (old >> 8) & 1 and not (new >> 8) & 1:
+    if s.serial_bits > 0 and serial_falling_edge(old, new):
         serial_edges(s, 1)
     s.timer_clock += 4
 
@@ -120,7 +130,7 @@ def mcycles_to_serial_done(s):
     if s.serial_bits <= 0:
         return NEVER
     period = np.int64(1) << SERIAL_SHIFT
-    first = period - (s.sys_counter & (period - 1))
+    first = period - ((s.sys_counter + SERIAL_PHASE) & (period - 1))
     return (first + (s.serial_bits - 1) * period) >> 2
 
 
@@ -139,7 +149,7 @@ def timer_sync(s):
                 if tac & TAC_ENABLE:
                     edges = edges_between(s.sys_counter, skip, tac_shift(tac))
                     s.io[R_TIMA] = np.int64(s.io[R_TIMA]) + edges
-                serial_edges(s, edges_between(s.sys_counter, skip, SERIAL_SHIFT))
+                serial_edges(s, edges_between(s.sys_counter + SERIAL_PHASE, skip, SERIAL_SHIFT))
                 s.sys_counter = (s.sys_counter + 4 * skip) & 0xFFFF
                 s.timer_clock += 4 * skip
                 continue
@@ -164,7 +174,7 @@ def counter_write(s, new_counter, new_tac):
     old_tac = np.int64(s.io[R_TAC])
     if timer_signal(old_counter, old_tac) and not timer_signal(new_counter, new_tac):
         tima_increment(s)
-    if s.serial_bits > 0 and (old_counter >> 8) & 1 and not (new_counter >> 8) & 1:
+    if s.serial_bits > 0 and serial_falling_edge(old_counter, new_counter):
         serial_edges(s, 1)
     s.sys_counter = new_counter
     s.io[R_TAC] = new_tac | 0xF8

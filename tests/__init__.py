@@ -1,0 +1,1 @@
+"""gbemu's test suite (a package, so tests can share helpers such as tests.romroot)."""
