@@ -34,12 +34,21 @@ DMA_BYTES = 160
 
 
 @njit(cache=True)
+def update_bus_special(s):
+    """Whether reads and writes must take the careful path (see read_special)."""
+    s.bus_special = 1 if s.flat_bus or s.boot_mapped or s.dma_active else 0
+
+
+@njit(cache=True)
 def schedule(s):
     """Set next_event to the earliest time a unit must be brought up to date."""
     if s.eager:
         s.next_event = 0
-    else:
-        s.next_event = min(timer_next_event(s), ppu_next_event(s))
+        return
+    soonest = min(timer_next_event(s), ppu_next_event(s))
+    if s.dma_active:
+        soonest = min(soonest, s.dma_until + 4)
+    s.next_event = soonest
 
 
 @njit(cache=True)
@@ -47,6 +56,9 @@ def sync(s):
     """Bring every unit up to s.clock."""
     timer_sync(s)
     ppu_sync(s)
+    if s.dma_active and s.clock > s.dma_until:
+        s.dma_active = 0
+        update_bus_special(s)
     schedule(s)
 
 
@@ -92,7 +104,7 @@ def peek(s, addr):
             return np.int64(s.boot[addr])
         if addr < 0x4000:
             return np.int64(s.rom[s.rom0_offset + addr])
-        return np.int64(s.rom[s.romx_offset + addr - 0x4000])
+        return np.int64(s.rom[s.romx_offset + addr])
     if addr < ERAM_START:
         return np.int64(s.vram[addr - VRAM_START])
     if addr < WRAM_START:
@@ -121,7 +133,7 @@ def dma_blocks(s, addr):
 
     The DMG has two buses: VRAM's, and the external one (cartridge, WRAM).
     """
-    if not s.dma_from <= s.clock <= s.dma_until or addr >= IO_BASE:
+    if not s.dma_active or not s.dma_from <= s.clock <= s.dma_until or addr >= IO_BASE:
         return False
     if addr >= OAM_START:
         return True
@@ -129,13 +141,32 @@ def dma_blocks(s, addr):
 
 
 @njit(cache=True)
-def read(s, addr):
-    tick(s)
-    if addr >= IO_BASE and addr < HRAM_START:
+def read_special(s, addr):
+    """A read that may touch I/O, run into OAM DMA, or use the flat test bus."""
+    if addr >= IO_BASE and addr < HRAM_START and not s.flat_bus:
         sync(s)
     elif dma_blocks(s, addr):
         return np.int64(0xFF)
     return peek(s, addr)
+
+
+@njit(cache=True)
+def read(s, addr):
+    """A CPU read: one M-cycle passes, then the byte at addr is read.
+
+    ROM, WRAM and HRAM, the bulk of all reads, are served here directly.
+    """
+    tick(s)
+    if not s.bus_special:
+        if addr < 0x4000:
+            return np.int64(s.rom[s.rom0_offset + addr])
+        if addr < 0x8000:
+            return np.int64(s.rom[s.romx_offset + addr])
+        if addr >= WRAM_START and addr < 0xE000:
+            return np.int64(s.wram[addr - WRAM_START])
+        if addr >= HRAM_START and addr < IE_ADDR:
+            return np.int64(s.hram[addr - HRAM_START])
+    return read_special(s, addr)
 
 
 @njit(cache=True)
@@ -153,9 +184,11 @@ def dma_start(s, page):
         s.oam[i] = peek(s, source + i)
     # One M-cycle of setup, then one byte per M-cycle. A restart keeps the bus
     # blocked through its setup cycle.
-    if not (s.dma_from <= s.clock <= s.dma_until):
+    if not (s.dma_active and s.dma_from <= s.clock <= s.dma_until):
         s.dma_from = s.clock + 8
     s.dma_until = s.clock + 4 + 4 * DMA_BYTES
+    s.dma_active = 1
+    update_bus_special(s)
 
 
 @njit(cache=True)
@@ -189,6 +222,7 @@ def io_write(s, addr, value):
     elif addr == BOOT:
         if value:
             s.boot_mapped = 0
+            update_bus_special(s)
     elif addr == NR52:
         # Only the power bit is writable; switching off silences every channel.
         s.io[R_NR52] = (np.int64(s.io[R_NR52]) & 0x0F) | (value & 0x80) if value & 0x80 else 0
@@ -224,7 +258,15 @@ def poke(s, addr, value):
 
 @njit(cache=True)
 def write(s, addr, value):
+    """A CPU write: one M-cycle passes, then the byte lands."""
     tick(s)
-    if dma_blocks(s, addr) and not s.flat_bus:
+    if not s.bus_special:
+        if addr >= WRAM_START and addr < 0xE000:
+            s.wram[addr - WRAM_START] = value
+            return
+        if addr >= HRAM_START and addr < IE_ADDR:
+            s.hram[addr - HRAM_START] = value
+            return
+    elif dma_blocks(s, addr) and not s.flat_bus:
         return
     poke(s, addr, value)

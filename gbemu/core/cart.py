@@ -9,7 +9,7 @@ controller recomputes when its registers change. Supported: no controller
 import numpy as np
 from numba import njit
 
-from gbemu.core.hwio import MBC_NONE, MBC_1
+from gbemu.core.hwio import MBC_NONE, MBC_1, ROMX_START
 
 ROM_BANK = 0x4000
 RAM_BANK = 0x2000
@@ -24,7 +24,7 @@ def mbc1_map(s):
     """
     rom_mask = max(s.rom_size // ROM_BANK, 1) - 1
     high = s.bank2 << 5
-    s.romx_offset = ((high | s.bank1) & rom_mask) * ROM_BANK
+    s.romx_offset = ((high | s.bank1) & rom_mask) * ROM_BANK - ROMX_START
     if s.bank_mode:
         s.rom0_offset = (high & rom_mask) * ROM_BANK
         ram_mask = max(s.ram_size // RAM_BANK, 1) - 1
@@ -41,7 +41,7 @@ def cart_reset(s):
     s.bank_mode = 0
     s.ram_enabled = 0
     s.rom0_offset = 0
-    s.romx_offset = ROM_BANK
+    s.romx_offset = ROM_BANK - ROMX_START
     s.eram_offset = 0
     if s.mbc == MBC_1:
         mbc1_map(s)

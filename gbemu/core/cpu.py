@@ -18,7 +18,7 @@ from gbemu.core.hwio import (
     IO_BASE, IF, TAC, EV_BREAKPOINT, EV_ILLEGAL, EV_STOP, EV_TARGET,
 )
 from gbemu.core.state import REG_B, REG_C, REG_H, REG_L, REG_F, REG_A
-from gbemu.core.bus import tick, read, write, sync, schedule, peek
+from gbemu.core.bus import tick, read, write, sync, schedule, peek, update_bus_special
 from gbemu.core.cart import cart_reset
 from gbemu.core.timer import counter_write
 
@@ -43,7 +43,7 @@ def idle(s):
 
 @njit(cache=True)
 def fetch8(s):
-    value = read(s, s.pc)
+    value = read(s, np.int64(s.pc))
     if s.halt_bug:
         s.halt_bug = 0           # the byte after HALT is read twice
     else:
@@ -600,6 +600,7 @@ def run(st, target):
     """
     s = st[0]
     s.events = 0
+    update_bus_special(s)
     schedule(s)
     while s.clock < target:
         step(s, target)
@@ -615,6 +616,7 @@ def run_instructions(st, count):
     """Execute count instructions (or interrupt dispatches), for tests and the debugger."""
     s = st[0]
     s.events = 0
+    update_bus_special(s)
     schedule(s)
     far = np.int64(1) << 62
     for _ in range(count):

@@ -38,6 +38,7 @@ STATE = np.dtype([
     ("events", np.int64),           # EV_* bits raised since run() started
     ("event_mask", np.int64),       # which events make run() return
     ("flat_bus", np.uint8),         # unit tests: 64 KiB of plain RAM, no I/O
+    ("bus_special", np.uint8),      # flat bus, boot ROM or OAM DMA: take the careful path
     ("break_on_ld_b_b", np.uint8),  # LD B,B raises EV_BREAKPOINT
     ("instructions", np.int64),
     # Timer: the 16-bit system counter (DIV is its upper byte) and TIMA's reload
@@ -61,6 +62,7 @@ STATE = np.dtype([
     ("stat_line", np.uint8),        # the STAT interrupt line, for edge detection
     ("frames", np.int64),
     # OAM DMA: the bus is blocked for the CPU from dma_from to dma_until
+    ("dma_active", np.uint8),
     ("dma_from", np.int64),
     ("dma_until", np.int64),
     # Memory
@@ -84,7 +86,7 @@ STATE = np.dtype([
     ("bank2", np.int64),            # MBC1 BANK2 register (2 bits)
     ("bank_mode", np.uint8),
     ("rom0_offset", np.int64),      # ROM offset mapped at $0000
-    ("romx_offset", np.int64),      # ROM offset mapped at $4000
+    ("romx_offset", np.int64),      # added to an address in $4000-$7FFF to index rom
     ("eram_offset", np.int64),
     ("eram_dirty", np.uint8),
     ("eram", np.uint8, ERAM_MAX),
