@@ -14,7 +14,9 @@ from gbemu import hwio_names
 from gbemu.cartridge import Header, load_rom, parse_header, RomError
 from gbemu.core import hwio
 from gbemu.core.state import new_state, STATE, ROM_MAX, REG_A, REG_F
-from gbemu.core.cpu import run, run_instructions, sync_all, peek_byte, reset_cartridge
+from gbemu.core.cpu import (
+    run, run_instructions, sync_all, peek_byte, reset_cartridge, NO_STEP_LIMIT,
+)
 from gbemu.core.ppu import MODE_VBLANK
 
 CLOCK_HZ = 4_194_304
@@ -128,10 +130,10 @@ class GameBoy:
 
     def run_cycles(self, cycles: int) -> int:
         """Run for about ``cycles`` T-cycles or until a masked event; returns the events."""
-        return int(run(self.state, self.clock + int(cycles)))
+        return int(run(self.state, self.clock + int(cycles), NO_STEP_LIMIT))
 
     def run_until(self, clock: int) -> int:
-        return int(run(self.state, int(clock)))
+        return int(run(self.state, int(clock), NO_STEP_LIMIT))
 
     def run_frames(self, frames: int = 1) -> int:
         events = 0

@@ -20,7 +20,7 @@ import pytest
 import gbemu  # noqa: F401  (sets NUMBA_CACHE_DIR before gbemu.core is imported)
 from gbemu import GameBoy
 from gbemu.cartridge import NINTENDO_LOGO, compute_header_checksum
-from gbemu.core.cpu import run, run_instructions
+from gbemu.core.cpu import run, run_instructions, NO_STEP_LIMIT
 from gbemu.core.hwio import EV_ILLEGAL, EV_TARGET, IF, IO_BASE
 from gbemu.core.state import REG_A, REG_F, new_state
 from gbemu.opcodes import BASE, CB, CB_PREFIX, ILLEGAL_CODES, Opcode
@@ -665,7 +665,7 @@ def test_illegal_opcode_locks_the_cpu(code):
     instruction or interrupt runs afterwards, whatever IME, IE and IF say."""
     console = Console(bytes((code, OP_INC_A)))
     a = console.a
-    events = int(run(console.gb.state, console.clock + 1000))
+    events = int(run(console.gb.state, console.clock + 1000, NO_STEP_LIMIT))
     assert events & EV_ILLEGAL
     assert console.locked == 1
     assert console.pc == PROGRAM_START + 1
@@ -674,7 +674,7 @@ def test_illegal_opcode_locks_the_cpu(code):
     console.record["ie"] = 0x1F
     console.requested = 0x1F
     target = console.clock + 150_000                  # more than two frames
-    events = int(run(console.gb.state, target))
+    events = int(run(console.gb.state, target, NO_STEP_LIMIT))
     assert events & EV_TARGET and not events & EV_ILLEGAL
     assert console.clock >= target
     console.step(20)

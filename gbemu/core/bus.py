@@ -17,10 +17,8 @@ from gbemu.core.hwio import (
     UNUSABLE_START, P1, SB, SC, DIV, TIMA, TMA, TAC, IF, LCDC, STAT, LY, LYC, DMA,
     BOOT, NR52, EV_SERIAL,
 )
-from gbemu.core.timer import timer_sync, timer_next_event, timer_write, serial_start
-from gbemu.core.ppu import (
-    ppu_sync, ppu_next_event, lcdc_write, stat_write, lyc_write,
-)
+from gbemu.core.timer import timer_sync, timer_next_event, timer_write
+from gbemu.core.ppu import ppu_sync, ppu_next_event, update_stat, lcdc_write
 from gbemu.core.cart import cart_write, cart_ram_read, cart_ram_write
 from gbemu.core.state import SERIAL_LOG_SIZE
 
@@ -33,13 +31,13 @@ R_DMA = DMA - IO_BASE
 DMA_BYTES = 160
 
 
-@njit(cache=True)
+@njit
 def update_bus_special(s):
     """Whether reads and writes must take the careful path (see read_special)."""
     s.bus_special = 1 if s.flat_bus or s.boot_mapped or s.dma_active else 0
 
 
-@njit(cache=True)
+@njit
 def schedule(s):
     """Set next_event to the earliest time a unit must be brought up to date."""
     if s.eager:
@@ -51,7 +49,7 @@ def schedule(s):
     s.next_event = soonest
 
 
-@njit(cache=True)
+@njit
 def sync(s):
     """Bring every unit up to s.clock."""
     timer_sync(s)
@@ -62,7 +60,7 @@ def sync(s):
     schedule(s)
 
 
-@njit(cache=True)
+@njit
 def tick(s):
     """One M-cycle passes."""
     s.clock += 4
@@ -70,23 +68,18 @@ def tick(s):
         sync(s)
 
 
-@njit(cache=True)
-def joypad_read(s):
-    """P1: the selected rows of the button matrix, pressed = 0."""
-    select = np.int64(s.io[R_P1]) & 0x30
-    lines = 0x0F
-    if not select & 0x10:
-        lines &= ~(np.int64(s.buttons) & 0x0F)
-    if not select & 0x20:
-        lines &= ~(np.int64(s.buttons) >> 4)
-    return 0xC0 | select | lines
-
-
-@njit(cache=True)
+@njit
 def io_peek(s, addr):
     reg = addr - IO_BASE
     if addr == P1:
-        return joypad_read(s)
+        # The selected rows of the button matrix; a pressed button reads 0.
+        select = np.int64(s.io[R_P1]) & 0x30
+        lines = 0x0F
+        if not select & 0x10:
+            lines &= ~(np.int64(s.buttons) & 0x0F)
+        if not select & 0x20:
+            lines &= ~(np.int64(s.buttons) >> 4)
+        return 0xC0 | select | lines
     if addr == DIV:
         return (s.sys_counter >> 8) & 0xFF
     if addr == NR52:
@@ -94,7 +87,7 @@ def io_peek(s, addr):
     return np.int64(s.io[reg]) | np.int64(s.io_unused[reg])
 
 
-@njit(cache=True)
+@njit
 def peek(s, addr):
     """The byte the CPU would read at addr, without time passing or DMA blocking."""
     if s.flat_bus:
@@ -122,12 +115,7 @@ def peek(s, addr):
     return np.int64(s.ie)
 
 
-@njit(cache=True)
-def on_vram_bus(addr):
-    return VRAM_START <= addr < ERAM_START
-
-
-@njit(cache=True)
+@njit
 def dma_blocks(s, addr):
     """During OAM DMA the CPU cannot reach OAM, nor the bus the DMA reads from.
 
@@ -137,10 +125,11 @@ def dma_blocks(s, addr):
         return False
     if addr >= OAM_START:
         return True
-    return on_vram_bus(addr) == on_vram_bus(np.int64(s.io[R_DMA]) << 8)
+    source = np.int64(s.io[R_DMA]) << 8
+    return (VRAM_START <= addr < ERAM_START) == (VRAM_START <= source < ERAM_START)
 
 
-@njit(cache=True)
+@njit
 def read_special(s, addr):
     """A read that may touch I/O, run into OAM DMA, or use the flat test bus."""
     if addr >= IO_BASE and addr < HRAM_START and not s.flat_bus:
@@ -150,7 +139,7 @@ def read_special(s, addr):
     return peek(s, addr)
 
 
-@njit(cache=True)
+@njit
 def read(s, addr):
     """A CPU read: one M-cycle passes, then the byte at addr is read.
 
@@ -169,7 +158,7 @@ def read(s, addr):
     return read_special(s, addr)
 
 
-@njit(cache=True)
+@njit
 def dma_start(s, page):
     """OAM DMA: 160 bytes from page*$100; the CPU is locked out while it runs.
 
@@ -191,7 +180,7 @@ def dma_start(s, page):
     update_bus_special(s)
 
 
-@njit(cache=True)
+@njit
 def io_write(s, addr, value):
     sync(s)
     reg = addr - IO_BASE
@@ -200,7 +189,9 @@ def io_write(s, addr, value):
     elif addr == SB:
         s.io[R_SB] = value
     elif addr == SC:
-        serial_start(s, value)
+        # With bit 7 and the internal clock, 8 bits go out (timer.py clocks them).
+        s.io[reg] = value | 0x7E
+        s.serial_bits = 8 if value & 0x81 == 0x81 else 0
         if value & 0x81 == 0x81:
             s.serial_log[s.serial_len % SERIAL_LOG_SIZE] = s.io[R_SB]
             s.serial_len += 1
@@ -212,11 +203,13 @@ def io_write(s, addr, value):
     elif addr == LCDC:
         lcdc_write(s, value)
     elif addr == STAT:
-        stat_write(s, value)
+        s.io[reg] = (np.int64(s.io[reg]) & 0x87) | (value & 0x78)
+        update_stat(s)
     elif addr == LY:
         pass
     elif addr == LYC:
-        lyc_write(s, value)
+        s.io[reg] = value
+        update_stat(s)
     elif addr == DMA:
         dma_start(s, value)
     elif addr == BOOT:
@@ -231,7 +224,7 @@ def io_write(s, addr, value):
     schedule(s)
 
 
-@njit(cache=True)
+@njit
 def poke(s, addr, value):
     """Store a byte where the CPU's write would land (time already advanced)."""
     if s.flat_bus:
@@ -256,7 +249,7 @@ def poke(s, addr, value):
         s.ie = value
 
 
-@njit(cache=True)
+@njit
 def write(s, addr, value):
     """A CPU write: one M-cycle passes, then the byte lands."""
     tick(s)

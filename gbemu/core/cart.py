@@ -15,7 +15,7 @@ ROM_BANK = 0x4000
 RAM_BANK = 0x2000
 
 
-@njit(cache=True)
+@njit
 def mbc1_map(s):
     """MBC1: BANK1 (5 bits, 0 reads as 1) and BANK2 (2 bits) select the banks.
 
@@ -34,7 +34,7 @@ def mbc1_map(s):
         s.eram_offset = 0
 
 
-@njit(cache=True)
+@njit
 def cart_reset(s):
     s.bank1 = 1
     s.bank2 = 0
@@ -47,7 +47,7 @@ def cart_reset(s):
         mbc1_map(s)
 
 
-@njit(cache=True)
+@njit
 def cart_write(s, addr, value):
     """A write to $0000-$7FFF: a controller register."""
     if s.mbc == MBC_1:
@@ -64,22 +64,15 @@ def cart_write(s, addr, value):
         mbc1_map(s)
 
 
-@njit(cache=True)
-def ram_accessible(s):
-    if s.ram_size == 0:
-        return False
-    return s.mbc == MBC_NONE or s.ram_enabled != 0
-
-
-@njit(cache=True)
+@njit
 def cart_ram_read(s, addr):
-    if not ram_accessible(s):
+    if s.ram_size == 0 or (s.mbc != MBC_NONE and not s.ram_enabled):
         return np.int64(0xFF)
     return np.int64(s.eram[(s.eram_offset + (addr & 0x1FFF)) % s.ram_size])
 
 
-@njit(cache=True)
+@njit
 def cart_ram_write(s, addr, value):
-    if ram_accessible(s):
+    if s.ram_size != 0 and (s.mbc == MBC_NONE or s.ram_enabled):
         s.eram[(s.eram_offset + (addr & 0x1FFF)) % s.ram_size] = value
         s.eram_dirty = 1

@@ -4,7 +4,7 @@ An opcode splits into x = bits 7-6, y = bits 5-3, z = bits 2-0, p = y >> 1,
 q = y & 1. x=1 is LD r,r' and x=2 is ALU A,r for every register code, so two
 lines handle 128 opcodes; x=0 and x=3 are short if-trees. Register code 6 means
 the byte at [HL]. Every memory access costs one M-cycle through the bus;
-``idle`` is an M-cycle with no access (16-bit arithmetic, taken branches, the
+a bare ``tick`` is an M-cycle with no access (16-bit arithmetic, taken branches, the
 pushes' address update).
 
 Cycles per instruction, flags and mnemonics are listed in gbemu/opcodes.py;
@@ -30,18 +30,14 @@ FLAG_N = 0x40
 FLAG_H = 0x20
 FLAG_C = 0x10
 
+RP_HL = 2        # register pair codes: BC DE HL SP
 OP_LD_B_B = 0x40
 OP_HALT = 0x76
 
 
 # -- small helpers ---------------------------------------------------------
 
-@njit(cache=True)
-def idle(s):
-    tick(s)
-
-
-@njit(cache=True)
+@njit
 def fetch8(s):
     value = read(s, np.int64(s.pc))
     if s.halt_bug:
@@ -51,45 +47,29 @@ def fetch8(s):
     return value
 
 
-@njit(cache=True)
+@njit
 def fetch16(s):
     low = fetch8(s)
     return low | (fetch8(s) << 8)
 
 
-@njit(cache=True)
-def signed8(value):
-    return (value ^ 0x80) - 0x80
-
-
-@njit(cache=True)
-def hl(s):
-    return (np.int64(s.r8[REG_H]) << 8) | np.int64(s.r8[REG_L])
-
-
-@njit(cache=True)
-def set_hl(s, value):
-    s.r8[REG_H] = (value >> 8) & 0xFF
-    s.r8[REG_L] = value & 0xFF
-
-
-@njit(cache=True)
+@njit
 def get_r(s, code):
     """Register by its 3-bit code: B C D E H L [HL] A."""
     if code == 6:
-        return read(s, hl(s))
+        return read(s, get_rp(s, RP_HL))
     return np.int64(s.r8[code])
 
 
-@njit(cache=True)
+@njit
 def set_r(s, code, value):
     if code == 6:
-        write(s, hl(s), value & 0xFF)
+        write(s, get_rp(s, RP_HL), value & 0xFF)
     else:
         s.r8[code] = value & 0xFF
 
 
-@njit(cache=True)
+@njit
 def get_rp(s, p):
     """Register pair by its 2-bit code: BC DE HL SP."""
     if p == 3:
@@ -97,7 +77,7 @@ def get_rp(s, p):
     return (np.int64(s.r8[2 * p]) << 8) | np.int64(s.r8[2 * p + 1])
 
 
-@njit(cache=True)
+@njit
 def set_rp(s, p, value):
     if p == 3:
         s.sp = value & 0xFFFF
@@ -106,7 +86,7 @@ def set_rp(s, p, value):
         s.r8[2 * p + 1] = value & 0xFF
 
 
-@njit(cache=True)
+@njit
 def condition(s, cc):
     """NZ Z NC C."""
     f = np.int64(s.r8[REG_F])
@@ -119,10 +99,10 @@ def condition(s, cc):
     return f & FLAG_C != 0
 
 
-@njit(cache=True)
+@njit
 def push16(s, value):
     """PUSH's bus pattern: an idle M-cycle to move SP, then high byte, low byte."""
-    idle(s)
+    tick(s)
     sp = (np.int64(s.sp) - 1) & 0xFFFF
     write(s, sp, (value >> 8) & 0xFF)
     sp = (sp - 1) & 0xFFFF
@@ -130,7 +110,7 @@ def push16(s, value):
     s.sp = sp
 
 
-@njit(cache=True)
+@njit
 def pop16(s):
     sp = np.int64(s.sp)
     low = read(s, sp)
@@ -139,7 +119,7 @@ def pop16(s):
     return (high << 8) | low
 
 
-@njit(cache=True)
+@njit
 def add_sp_offset(s):
     """SP + e8 with flags from the low byte's unsigned addition (ADD SP / LD HL,SP+)."""
     offset = fetch8(s)
@@ -150,12 +130,12 @@ def add_sp_offset(s):
     if (sp & 0xFF) + offset > 0xFF:
         f |= FLAG_C
     s.r8[REG_F] = f
-    return (sp + signed8(offset)) & 0xFFFF
+    return (sp + ((offset ^ 0x80) - 0x80)) & 0xFFFF
 
 
 # -- arithmetic ------------------------------------------------------------
 
-@njit(cache=True)
+@njit
 def alu(s, op, value):
     """ADD ADC SUB SBC AND XOR OR CP of A with value."""
     a = np.int64(s.r8[REG_A])
@@ -191,7 +171,7 @@ def alu(s, op, value):
         s.r8[REG_A] = result
 
 
-@njit(cache=True)
+@njit
 def rotate(s, op, value):
     """RLC RRC RL RR SLA SRA SWAP SRL; returns the result, sets Z00C."""
     carry_in = (np.int64(s.r8[REG_F]) >> 4) & 1
@@ -227,7 +207,7 @@ def rotate(s, op, value):
     return result
 
 
-@njit(cache=True)
+@njit
 def accumulator_op(s, y):
     """x=0 z=7: RLCA RRCA RLA RRA DAA CPL SCF CCF."""
     a = np.int64(s.r8[REG_A])
@@ -262,7 +242,7 @@ def accumulator_op(s, y):
         s.r8[REG_F] = (f & (FLAG_Z | FLAG_C)) ^ FLAG_C
 
 
-@njit(cache=True)
+@njit
 def inc_dec8(s, code, delta):
     """INC r / DEC r: Z0H- or Z1H-."""
     value = get_r(s, code)
@@ -283,7 +263,7 @@ def inc_dec8(s, code, delta):
 
 # -- instruction groups ----------------------------------------------------
 
-@njit(cache=True)
+@njit
 def exec_cb(s):
     op = fetch8(s)
     x = op >> 6
@@ -303,15 +283,7 @@ def exec_cb(s):
         set_r(s, z, value | (1 << y))
 
 
-@njit(cache=True)
-def jump_relative(s, taken):
-    offset = signed8(fetch8(s))
-    if taken:
-        idle(s)
-        s.pc = (np.int64(s.pc) + offset) & 0xFFFF
-
-
-@njit(cache=True)
+@njit
 def exec_x0(s, op):
     y = (op >> 3) & 7
     z = op & 7
@@ -324,18 +296,24 @@ def exec_x0(s, op):
             addr = fetch16(s)
             write(s, addr, np.int64(s.sp) & 0xFF)
             write(s, (addr + 1) & 0xFFFF, np.int64(s.sp) >> 8)
-        elif y == 2:                                    # STOP (its second byte is skipped unread)
+        elif y == 2:
+            # STOP (its second byte is skipped unread). On a DMG the divider
+            # is reset and the CPU sleeps until a button is pressed.
             s.pc = (np.int64(s.pc) + 1) & 0xFFFF
-            stop(s)
-        elif y == 3:                                    # JR e8
-            jump_relative(s, True)
-        else:                                           # JR cc,e8
-            jump_relative(s, condition(s, y - 4))
+            sync(s)
+            counter_write(s, np.int64(0), np.int64(s.io[R_TAC]) & 7)
+            s.stopped = 1
+            s.events |= EV_STOP
+        else:                                           # JR e8 / JR cc,e8
+            offset = fetch8(s)
+            if y == 3 or condition(s, y - 4):
+                tick(s)
+                s.pc = (np.int64(s.pc) + (offset ^ 0x80) - 0x80) & 0xFFFF
     elif z == 1:
         if q == 0:                                      # LD rr,n16
             set_rp(s, p, fetch16(s))
         else:                                           # ADD HL,rr
-            a = hl(s)
+            a = get_rp(s, RP_HL)
             b = get_rp(s, p)
             result = a + b
             f = np.int64(s.r8[REG_F]) & FLAG_Z
@@ -344,74 +322,66 @@ def exec_x0(s, op):
             if result > 0xFFFF:
                 f |= FLAG_C
             s.r8[REG_F] = f
-            idle(s)
-            set_hl(s, result & 0xFFFF)
+            tick(s)
+            set_rp(s, RP_HL, result & 0xFFFF)
     elif z == 2:                                        # LD [rr],A / LD A,[rr]
         if p < 2:
             addr = get_rp(s, p)
         else:
-            addr = hl(s)
-            set_hl(s, (addr + (1 if p == 2 else -1)) & 0xFFFF)
+            addr = get_rp(s, RP_HL)
+            set_rp(s, RP_HL, (addr + (1 if p == 2 else -1)) & 0xFFFF)
         if q == 0:
             write(s, addr, np.int64(s.r8[REG_A]))
         else:
             s.r8[REG_A] = read(s, addr)
     elif z == 3:                                        # INC rr / DEC rr
-        idle(s)
+        tick(s)
         set_rp(s, p, get_rp(s, p) + (1 if q == 0 else -1))
-    elif z == 4:
-        inc_dec8(s, y, 1)
-    elif z == 5:
-        inc_dec8(s, y, -1)
+    elif z == 4 or z == 5:                             # INC r / DEC r
+        inc_dec8(s, y, 9 - 2 * z)
     elif z == 6:                                        # LD r,n8
         set_r(s, y, fetch8(s))
     else:
         accumulator_op(s, y)
 
 
-@njit(cache=True)
+@njit
 def call(s, target):
     push16(s, np.int64(s.pc))
     s.pc = target
 
 
-@njit(cache=True)
+@njit
 def ret(s):
     s.pc = pop16(s)
-    idle(s)
+    tick(s)
 
 
-@njit(cache=True)
-def lock_up(s):
-    """An unused opcode: the CPU stops for good; interrupts cannot wake it."""
-    s.locked = 1
-    s.events |= EV_ILLEGAL
-
-
-@njit(cache=True)
+@njit
 def exec_x3(s, op):
     y = (op >> 3) & 7
     z = op & 7
     p = y >> 1
     q = y & 1
+    illegal = False
     if z == 0:
         if y < 4:                                       # RET cc
-            idle(s)
+            tick(s)
             if condition(s, y):
                 ret(s)
         elif y == 4:                                    # LDH [a8],A
             write(s, 0xFF00 | fetch8(s), np.int64(s.r8[REG_A]))
         elif y == 5:                                    # ADD SP,e8
             result = add_sp_offset(s)
-            idle(s)
-            idle(s)
+            tick(s)
+            tick(s)
             s.sp = result
         elif y == 6:                                    # LDH A,[a8]
             s.r8[REG_A] = read(s, 0xFF00 | fetch8(s))
         else:                                           # LD HL,SP+e8
             result = add_sp_offset(s)
-            idle(s)
-            set_hl(s, result)
+            tick(s)
+            set_rp(s, RP_HL, result)
     elif z == 1:
         if q == 0:                                      # POP rr
             value = pop16(s)
@@ -426,15 +396,15 @@ def exec_x3(s, op):
             ret(s)
             s.ime = 1
         elif p == 2:                                    # JP HL
-            s.pc = hl(s)
+            s.pc = get_rp(s, RP_HL)
         else:                                           # LD SP,HL
-            idle(s)
-            s.sp = hl(s)
+            tick(s)
+            s.sp = get_rp(s, RP_HL)
     elif z == 2:
         if y < 4:                                       # JP cc,a16
             target = fetch16(s)
             if condition(s, y):
-                idle(s)
+                tick(s)
                 s.pc = target
         elif y == 4:                                    # LD [C],A
             write(s, 0xFF00 | np.int64(s.r8[REG_C]), np.int64(s.r8[REG_A]))
@@ -447,7 +417,7 @@ def exec_x3(s, op):
     elif z == 3:
         if y == 0:                                      # JP a16
             target = fetch16(s)
-            idle(s)
+            tick(s)
             s.pc = target
         elif y == 1:
             exec_cb(s)
@@ -457,14 +427,14 @@ def exec_x3(s, op):
         elif y == 7:                                    # EI
             s.ime_pending = 1
         else:
-            lock_up(s)
+            illegal = True
     elif z == 4:
         if y < 4:                                       # CALL cc,a16
             target = fetch16(s)
             if condition(s, y):
                 call(s, target)
         else:
-            lock_up(s)
+            illegal = True
     elif z == 5:
         if q == 0:                                      # PUSH rr
             if p == 3:
@@ -475,57 +445,20 @@ def exec_x3(s, op):
         elif p == 0:                                    # CALL a16
             call(s, fetch16(s))
         else:
-            lock_up(s)
+            illegal = True
     elif z == 6:                                        # ALU A,n8
         alu(s, y, fetch8(s))
     else:                                               # RST
         call(s, y * 8)
-
-
-@njit(cache=True)
-def execute(s, op):
-    x = op >> 6
-    if x == 1:
-        if op == OP_HALT:
-            halt(s)
-        else:
-            if op == OP_LD_B_B and s.break_on_ld_b_b:
-                s.events |= EV_BREAKPOINT
-            set_r(s, (op >> 3) & 7, get_r(s, op & 7))
-    elif x == 2:
-        alu(s, (op >> 3) & 7, get_r(s, op & 7))
-    elif x == 0:
-        exec_x0(s, op)
-    else:
-        exec_x3(s, op)
+    if illegal:
+        # An unused opcode: the CPU stops for good; interrupts cannot wake it.
+        s.locked = 1
+        s.events |= EV_ILLEGAL
 
 
 # -- interrupts, HALT, STOP ------------------------------------------------
 
-@njit(cache=True)
-def pending_interrupts(s):
-    return np.int64(s.ie) & np.int64(s.io[R_IF]) & 0x1F
-
-
-@njit(cache=True)
-def halt(s):
-    """HALT; with IME off and an interrupt already pending, the HALT bug instead."""
-    if not s.ime and pending_interrupts(s):
-        s.halt_bug = 1
-    else:
-        s.halted = 1
-
-
-@njit(cache=True)
-def stop(s):
-    """STOP on a DMG: the divider is reset and the CPU sleeps until a button is pressed."""
-    sync(s)
-    counter_write(s, 0, np.int64(s.io[R_TAC]) & 7)
-    s.stopped = 1
-    s.events |= EV_STOP
-
-
-@njit(cache=True)
+@njit
 def dispatch_interrupt(s):
     """Five M-cycles: two idle, push PC high, choose the vector, push PC low.
 
@@ -533,12 +466,12 @@ def dispatch_interrupt(s):
     overwrites IE can cancel the dispatch; PC then becomes $0000.
     """
     s.ime = 0
-    idle(s)
-    idle(s)
+    tick(s)
+    tick(s)
     pc = np.int64(s.pc)
     sp = (np.int64(s.sp) - 1) & 0xFFFF
     write(s, sp, pc >> 8)
-    pending = pending_interrupts(s)
+    pending = np.int64(s.ie) & np.int64(s.io[R_IF]) & 0x1F
     sp = (sp - 1) & 0xFFFF
     write(s, sp, pc & 0xFF)
     s.sp = sp
@@ -552,10 +485,10 @@ def dispatch_interrupt(s):
             bit >>= 1
             vector += 8
         s.pc = vector
-    idle(s)
+    tick(s)
 
 
-@njit(cache=True)
+@njit
 def sleep_until(s, target):
     """Let time pass in whole M-cycles up to the next event or the target."""
     until = min(s.next_event, target)
@@ -564,11 +497,12 @@ def sleep_until(s, target):
     sync(s)
 
 
-@njit(cache=True)
+@njit
 def step(s, target):
     """One instruction, one interrupt dispatch, or a stretch of sleep."""
+    pending = np.int64(s.ie) & np.int64(s.io[R_IF]) & 0x1F
     if s.halted:
-        if not pending_interrupts(s):
+        if not pending:
             sleep_until(s, target)
             return
         s.halted = 0
@@ -578,7 +512,7 @@ def step(s, target):
         else:
             sleep_until(s, target)
             return
-    if s.ime and pending_interrupts(s):
+    if s.ime and pending:
         dispatch_interrupt(s)
         return
     if s.ime_pending:
@@ -587,14 +521,34 @@ def step(s, target):
     op = fetch8(s)
     s.opcode = op
     s.instructions += 1
-    execute(s, op)
+    x = op >> 6
+    if x == 1:
+        if op == OP_HALT:
+            # With IME off and an interrupt already pending, HALT does not
+            # halt: the HALT bug makes the next opcode byte be read twice.
+            if not s.ime and np.int64(s.ie) & np.int64(s.io[R_IF]) & 0x1F:
+                s.halt_bug = 1
+            else:
+                s.halted = 1
+        else:
+            if op == OP_LD_B_B and s.break_on_ld_b_b:
+                s.events |= EV_BREAKPOINT
+            set_r(s, (op >> 3) & 7, get_r(s, op & 7))
+    elif x == 2:
+        alu(s, (op >> 3) & 7, get_r(s, op & 7))
+    elif x == 0:
+        exec_x0(s, op)
+    else:
+        exec_x3(s, op)
 
 
 # -- entry points ----------------------------------------------------------
 
 @njit(cache=True)
-def run(st, target):
-    """Run until the clock reaches target (T-cycles) or a masked event is raised.
+def run(st, target, max_steps):
+    """Run until the clock reaches target (T-cycles), max_steps instructions
+    have run (an interrupt dispatch or a stretch of HALT counts as one), or a
+    masked event is raised.
 
     Returns the events raised, EV_TARGET included when the target was reached.
     """
@@ -602,8 +556,10 @@ def run(st, target):
     s.events = 0
     update_bus_special(s)
     schedule(s)
-    while s.clock < target:
+    steps = 0
+    while s.clock < target and steps < max_steps:
         step(s, target)
+        steps += 1
         if s.events & s.event_mask:
             break
     if s.clock >= target:
@@ -611,17 +567,13 @@ def run(st, target):
     return s.events
 
 
-@njit(cache=True)
+NO_STEP_LIMIT = 1 << 62
+LONGEST_SLEEP = 1 << 24   # T-cycles a single step may sleep in HALT (4 s)
+
+
 def run_instructions(st, count):
     """Execute count instructions (or interrupt dispatches), for tests and the debugger."""
-    s = st[0]
-    s.events = 0
-    update_bus_special(s)
-    schedule(s)
-    far = np.int64(1) << 62
-    for _ in range(count):
-        step(s, far if not (s.halted or s.locked or s.stopped) else s.clock + 4)
-    return s.events
+    return run(st, int(st[0]["clock"]) + LONGEST_SLEEP, int(count))
 
 
 @njit(cache=True)

@@ -41,26 +41,16 @@ R_LYC = LYC - IO_BASE
 R_IF = IF - IO_BASE
 
 
-@njit(cache=True)
-def lcd_on(s):
-    return s.io[R_LCDC] & LCDC_ENABLE
-
-
-@njit(cache=True)
-def visible_mode(s):
-    """The mode STAT reports: the first line after LCD on shows 0 while scanning OAM."""
-    if s.ppu_first_line and s.ppu_mode == MODE_OAM_SCAN:
-        return MODE_HBLANK
-    return s.ppu_mode
-
-
-@njit(cache=True)
+@njit
 def update_stat(s):
     """Recompute STAT's low bits and request STAT on a rising edge of its line."""
     stat = np.int64(s.io[R_STAT]) & 0x78
     line = 0
-    if lcd_on(s):
-        mode = visible_mode(s)
+    if s.io[R_LCDC] & LCDC_ENABLE:
+        # The first line after the LCD is switched on shows mode 0 while scanning OAM.
+        mode = s.ppu_mode
+        if s.ppu_first_line and mode == MODE_OAM_SCAN:
+            mode = MODE_HBLANK
         stat |= mode
         if s.io[R_LY] == s.io[R_LYC]:
             stat |= STAT_LYC_EQUAL
@@ -82,7 +72,7 @@ def update_stat(s):
     s.stat_line = line
 
 
-@njit(cache=True)
+@njit
 def transition_dot(s):
     """The dot of the current line at which the PPU's next transition happens."""
     if s.ppu_mode == MODE_OAM_SCAN:
@@ -94,13 +84,7 @@ def transition_dot(s):
     return LINE_DOTS
 
 
-@njit(cache=True)
-def mode3_length(s):
-    """Dots of mode 3 on this line: 172 plus the fine-scroll discard."""
-    return MODE3_BASE_DOTS + (np.int64(s.io[R_SCX]) & 7)
-
-
-@njit(cache=True)
+@njit
 def start_line(s, ly):
     s.ppu_line = ly
     s.io[R_LY] = ly
@@ -115,12 +99,13 @@ def start_line(s, ly):
             s.frames += 1
 
 
-@njit(cache=True)
+@njit
 def transition(s):
     """Move past the transition at transition_dot(s)."""
     if s.ppu_mode == MODE_OAM_SCAN:
         s.ppu_mode = MODE_DRAWING
-        s.ppu_mode3_len = mode3_length(s)
+        # 172 dots plus the fine-scroll discard.
+        s.ppu_mode3_len = MODE3_BASE_DOTS + (np.int64(s.io[R_SCX]) & 7)
     elif s.ppu_mode == MODE_DRAWING:
         s.ppu_mode = MODE_HBLANK
     elif s.ppu_dot == LY_153_DOTS and s.ppu_line == LINES - 1:
@@ -133,10 +118,10 @@ def transition(s):
         start_line(s, ly)
 
 
-@njit(cache=True)
+@njit
 def ppu_sync(s):
     """Run the PPU from ppu_clock up to s.clock."""
-    if not lcd_on(s):
+    if not s.io[R_LCDC] & LCDC_ENABLE:
         s.ppu_clock = s.clock
         return
     while True:
@@ -151,17 +136,17 @@ def ppu_sync(s):
         update_stat(s)
 
 
-@njit(cache=True)
+@njit
 def ppu_next_event(s):
-    if not lcd_on(s):
+    if not s.io[R_LCDC] & LCDC_ENABLE:
         return NEVER
     return s.ppu_clock + transition_dot(s) - s.ppu_dot
 
 
-@njit(cache=True)
+@njit
 def lcdc_write(s, value):
     """An LCDC write (PPU synced): switching the LCD off or on resets its timing."""
-    was_on = lcd_on(s)
+    was_on = s.io[R_LCDC] & LCDC_ENABLE
     s.io[R_LCDC] = value
     if was_on and not value & LCDC_ENABLE:
         s.io[R_LY] = 0
@@ -172,17 +157,5 @@ def lcdc_write(s, value):
     elif not was_on and value & LCDC_ENABLE:
         s.ppu_clock = s.clock
         s.ppu_first_line = 1
-        start_line(s, 0)
+        start_line(s, np.int64(0))
         update_stat(s)
-
-
-@njit(cache=True)
-def stat_write(s, value):
-    s.io[R_STAT] = (np.int64(s.io[R_STAT]) & 0x87) | (value & 0x78)
-    update_stat(s)
-
-
-@njit(cache=True)
-def lyc_write(s, value):
-    s.io[R_LYC] = value
-    update_stat(s)

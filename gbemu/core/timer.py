@@ -40,7 +40,7 @@ SERIAL_SHIFT = 9     # a serial bit per falling edge of counter bit 8
 SERIAL_PHASE = 4
 
 
-@njit(cache=True)
+@njit
 def tac_shift(tac):
     """log2 of the counter period between TIMA increments for a TAC value."""
     sel = tac & 3
@@ -53,7 +53,7 @@ def tac_shift(tac):
     return 8         # 16384 Hz: bit 7
 
 
-@njit(cache=True)
+@njit
 def timer_signal(counter, tac):
     """The AND of TAC's enable and the selected counter bit."""
     if tac & TAC_ENABLE:
@@ -61,7 +61,7 @@ def timer_signal(counter, tac):
     return 0
 
 
-@njit(cache=True)
+@njit
 def tima_increment(s):
     tima = (np.int64(s.io[R_TIMA]) + 1) & 0xFF
     s.io[R_TIMA] = tima
@@ -69,7 +69,7 @@ def tima_increment(s):
         s.tima_reload = 1
 
 
-@njit(cache=True)
+@njit
 def serial_edges(s, n):
     """Shift n bits of the transfer in progress; no partner, so 1s come in."""
     if s.serial_bits <= 0 or n <= 0:
@@ -82,12 +82,15 @@ def serial_edges(s, n):
         s.io[R_IF] = s.io[R_IF] | INT_SERIAL
 
 
-@njit(cache=True)
+@njit
 def serial_falling_edge(old_counter, new_counter):
-    return ((old_counter + SERIAL_PHASE) >> 8) & 1 and not ((new_counter + SERIAL_PHASE) >> 8) & 1
+    """1 when the serial clock (counter bit 8, see SERIAL_PHASE) falls, else 0."""
+    old_bit = ((old_counter + SERIAL_PHASE) >> 8) & 1
+    new_bit = ((new_counter + SERIAL_PHASE) >> 8) & 1
+    return old_bit & (new_bit ^ 1)
 
 
-@njit(cache=True)
+@njit
 def counter_step(s):
     """One M-cycle of the system counter, TIMA's reload and the serial clock."""
     old = s.sys_counter
@@ -102,18 +105,12 @@ def counter_step(s):
     tac = np.int64(s.io[R_TAC])
     if timer_signal(old, tac) and not timer_signal(new, tac):
         tima_increment(s)
-    if s.serial_bits > 0 and serial_falling_edge(old, new):
-        serial_edges(s, 1)
+    if s.serial_bits > 0:
+        serial_edges(s, serial_falling_edge(old, new))
     s.timer_clock += 4
 
 
-@njit(cache=True)
-def edges_between(counter, mcycles, shift):
-    """Falling edges of bit (shift - 1) while the counter advances mcycles."""
-    return ((counter + 4 * mcycles) >> shift) - (counter >> shift)
-
-
-@njit(cache=True)
+@njit
 def mcycles_to_overflow(s):
     """M-cycles from timer_clock until the step in which TIMA overflows."""
     tac = np.int64(s.io[R_TAC])
@@ -125,7 +122,7 @@ def mcycles_to_overflow(s):
     return (first + (255 - np.int64(s.io[R_TIMA])) * period) >> 2
 
 
-@njit(cache=True)
+@njit
 def mcycles_to_serial_done(s):
     if s.serial_bits <= 0:
         return NEVER
@@ -134,7 +131,7 @@ def mcycles_to_serial_done(s):
     return (first + (s.serial_bits - 1) * period) >> 2
 
 
-@njit(cache=True)
+@njit
 def timer_sync(s):
     """Bring the counter, timer and serial clock up to s.clock."""
     while s.timer_clock < s.clock:
@@ -147,16 +144,18 @@ def timer_sync(s):
             if skip > 0:
                 tac = np.int64(s.io[R_TAC])
                 if tac & TAC_ENABLE:
-                    edges = edges_between(s.sys_counter, skip, tac_shift(tac))
+                    shift = tac_shift(tac)
+                    edges = ((s.sys_counter + 4 * skip) >> shift) - (s.sys_counter >> shift)
                     s.io[R_TIMA] = np.int64(s.io[R_TIMA]) + edges
-                serial_edges(s, edges_between(s.sys_counter + SERIAL_PHASE, skip, SERIAL_SHIFT))
+                serial = s.sys_counter + SERIAL_PHASE
+                serial_edges(s, ((serial + 4 * skip) >> SERIAL_SHIFT) - (serial >> SERIAL_SHIFT))
                 s.sys_counter = (s.sys_counter + 4 * skip) & 0xFFFF
                 s.timer_clock += 4 * skip
                 continue
         counter_step(s)
 
 
-@njit(cache=True)
+@njit
 def timer_next_event(s):
     """Time at which the timer or serial port will next request an interrupt."""
     if s.tima_reload != 0:
@@ -167,24 +166,24 @@ def timer_next_event(s):
     return s.timer_clock + 4 * soonest
 
 
-@njit(cache=True)
+@njit
 def counter_write(s, new_counter, new_tac):
     """Change the counter (a DIV write) or TAC; a falling edge ticks TIMA."""
     old_counter = s.sys_counter
     old_tac = np.int64(s.io[R_TAC])
     if timer_signal(old_counter, old_tac) and not timer_signal(new_counter, new_tac):
         tima_increment(s)
-    if s.serial_bits > 0 and serial_falling_edge(old_counter, new_counter):
-        serial_edges(s, 1)
+    if s.serial_bits > 0:
+        serial_edges(s, serial_falling_edge(old_counter, new_counter))
     s.sys_counter = new_counter
     s.io[R_TAC] = new_tac | 0xF8
 
 
-@njit(cache=True)
+@njit
 def timer_write(s, reg, value):
     """A CPU write to DIV, TIMA, TMA or TAC (timer already synced)."""
     if reg == DIV:
-        counter_write(s, 0, np.int64(s.io[R_TAC]))
+        counter_write(s, np.int64(0), np.int64(s.io[R_TAC]))
     elif reg == TIMA:
         if s.tima_reload == 1:
             s.tima_reload = 0          # written in the overflow cycle: reload cancelled
@@ -198,13 +197,3 @@ def timer_write(s, reg, value):
             s.io[R_TIMA] = value
     else:
         counter_write(s, s.sys_counter, value & 7)
-
-
-@njit(cache=True)
-def serial_start(s, value):
-    """An SC write: with bit 7 and the internal clock, 8 bits go out."""
-    s.io[R_SC] = value | 0x7E
-    if value & 0x81 == 0x81:
-        s.serial_bits = 8
-    else:
-        s.serial_bits = 0
