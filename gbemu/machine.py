@@ -90,6 +90,7 @@ class GameBoy:
         s["ram_size"] = self.header.ram_size if self.header.has_ram else 0
         s["eager"] = 1 if eager else 0
         s["event_mask"] = hwio.EV_BREAKPOINT | hwio.EV_ILLEGAL
+        s["render"] = 1
         s["io_unused"][:] = io_unused_bits()
         reset_cartridge(self.state)
         if self.boot_rom is not None:
@@ -197,6 +198,21 @@ class GameBoy:
             return bytes(log[:n])
         start = n % len(log)
         return bytes(np.concatenate([log[start:], log[:start]]))
+
+    @property
+    def serial_length(self) -> int:
+        """Bytes sent on the link port since power on (serial_output keeps the last 8 KiB)."""
+        return int(self.state[0]["serial_len"])
+
+    @property
+    def locked(self) -> bool:
+        """True once an unused opcode has hung the CPU (only a reset recovers)."""
+        return bool(self.state[0]["locked"])
+
+    @property
+    def last_opcode(self) -> int:
+        """The opcode of the last instruction executed (the unused one after a lock-up)."""
+        return int(self.state[0]["opcode"])
 
     @property
     def cart_ram(self) -> np.ndarray:

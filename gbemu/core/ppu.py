@@ -7,14 +7,16 @@ enabled sources; only its rising edge requests an interrupt ("STAT blocking").
 
 Catch-up: the PPU runs from one mode transition to the next when it is touched
 or when its next transition falls due; between transitions nothing changes.
-Drawing pixels hooks into the mode 3 to mode 0 transition.
+The OAM scan's end decides mode 3's length (render.scan_objects); the line is
+drawn when mode 3 ends (render.draw_line).
 """
 
 import numpy as np
 from numba import njit
 
+from gbemu.core.render import scan_objects, draw_line
 from gbemu.core.hwio import (
-    IO_BASE, LCDC, STAT, SCX, LY, LYC, IF, INT_VBLANK, INT_STAT, LCDC_ENABLE,
+    IO_BASE, LCDC, STAT, SCX, LY, LYC, IF, WY, INT_VBLANK, INT_STAT, LCDC_ENABLE,
     STAT_LYC_INT, STAT_MODE2_INT, STAT_MODE1_INT, STAT_MODE0_INT, STAT_LYC_EQUAL,
     EV_FRAME,
 )
@@ -39,6 +41,7 @@ R_SCX = SCX - IO_BASE
 R_LY = LY - IO_BASE
 R_LYC = LYC - IO_BASE
 R_IF = IF - IO_BASE
+R_WY = WY - IO_BASE
 
 
 @njit
@@ -89,8 +92,13 @@ def start_line(s, ly):
     s.ppu_line = ly
     s.io[R_LY] = ly
     s.ppu_dot = 0
+    if ly == 0:
+        s.window_line = 0
+        s.window_seen_wy = 0
     if ly < VISIBLE_LINES:
         s.ppu_mode = MODE_OAM_SCAN
+        if ly == s.io[R_WY]:
+            s.window_seen_wy = 1
     else:
         s.ppu_mode = MODE_VBLANK
         if ly == VISIBLE_LINES:
@@ -104,10 +112,10 @@ def transition(s):
     """Move past the transition at transition_dot(s)."""
     if s.ppu_mode == MODE_OAM_SCAN:
         s.ppu_mode = MODE_DRAWING
-        # 172 dots plus the fine-scroll discard.
-        s.ppu_mode3_len = MODE3_BASE_DOTS + (np.int64(s.io[R_SCX]) & 7)
+        s.ppu_mode3_len = scan_objects(s, s.ppu_line)
     elif s.ppu_mode == MODE_DRAWING:
         s.ppu_mode = MODE_HBLANK
+        draw_line(s, s.ppu_line)
     elif s.ppu_dot == LY_153_DOTS and s.ppu_line == LINES - 1:
         s.io[R_LY] = 0
     else:
@@ -151,6 +159,7 @@ def lcdc_write(s, value):
     if was_on and not value & LCDC_ENABLE:
         s.io[R_LY] = 0
         s.ppu_line = 0
+        s.fb[:, :] = 0      # a switched-off LCD shows blank (lightest shade)
         s.ppu_dot = 0
         s.ppu_mode = MODE_HBLANK
         update_stat(s)

@@ -61,6 +61,14 @@ STATE = np.dtype([
     ("ppu_first_line", np.uint8),   # the line just after the LCD was switched on
     ("stat_line", np.uint8),        # the STAT interrupt line, for edge detection
     ("frames", np.int64),
+    ("render", np.uint8),           # draw pixels into fb (off: timing only)
+    ("window_line", np.int64),      # the window's own line counter
+    ("window_seen_wy", np.uint8),   # LY has matched WY this frame
+    ("window_drawn", np.uint8),     # the window showed on the current line
+    ("line_obj_count", np.int64),   # objects found on this line by the OAM scan
+    ("line_objs", np.uint8, 10),    # their OAM indices, in drawing priority order
+    ("line_bg", np.uint8, 160),     # BG/window colour numbers of the line (OBJ priority)
+    ("line_obj", np.uint8, 160),    # winning object pixel: colour | palette bit 2 | behind-BG bit 3
     # OAM DMA: the bus is blocked for the CPU from dma_from to dma_until
     ("dma_active", np.uint8),
     ("dma_from", np.int64),
