@@ -29,6 +29,8 @@ MODE3_BASE_DOTS = 172
 VISIBLE_LINES = 144
 LINES = 154
 LY_153_DOTS = 4      # on the last line LY reads 153 only this long, then 0
+OAM_IRQ_DOT = LINE_DOTS - 4   # where the next line's OAM interrupt source rises
+HBLANK_IRQ_EARLY = 4          # the HBlank interrupt source rises this long before STAT shows mode 0
 
 MODE_HBLANK = 0
 MODE_VBLANK = 1
@@ -61,14 +63,21 @@ def update_stat(s):
                 line = 1
         if mode == MODE_HBLANK and stat & STAT_MODE0_INT and not s.ppu_first_line:
             line = 1
+        elif (mode == MODE_DRAWING and stat & STAT_MODE0_INT
+                and s.ppu_dot >= OAM_SCAN_DOTS + s.ppu_mode3_len - HBLANK_IRQ_EARLY):
+            line = 1
         elif mode == MODE_VBLANK and stat & STAT_MODE1_INT:
             line = 1
         elif mode == MODE_OAM_SCAN and stat & STAT_MODE2_INT:
             line = 1
-        # The OAM interrupt source also fires at the start of line 144.
-        if (s.ppu_line == VISIBLE_LINES and s.ppu_dot == 0
-                and stat & STAT_MODE2_INT):
-            line = 1
+        if stat & STAT_MODE2_INT:
+            # The OAM interrupt source rises a little before the next visible
+            # line starts, and also fires at the start of line 144.
+            if (mode == MODE_HBLANK and s.ppu_dot >= OAM_IRQ_DOT
+                    and s.ppu_line < VISIBLE_LINES - 1):
+                line = 1
+            if s.ppu_line == VISIBLE_LINES and s.ppu_dot == 0:
+                line = 1
     s.io[R_STAT] = stat | 0x80
     if line and not s.stat_line:
         s.io[R_IF] = s.io[R_IF] | INT_STAT
@@ -81,9 +90,15 @@ def transition_dot(s):
     if s.ppu_mode == MODE_OAM_SCAN:
         return OAM_SCAN_DOTS
     if s.ppu_mode == MODE_DRAWING:
-        return OAM_SCAN_DOTS + s.ppu_mode3_len
+        end = OAM_SCAN_DOTS + s.ppu_mode3_len
+        if s.ppu_dot < end - HBLANK_IRQ_EARLY:
+            return end - HBLANK_IRQ_EARLY
+        return end
     if s.ppu_line == LINES - 1 and s.io[R_LY] != 0:
         return LY_153_DOTS
+    if (s.ppu_mode == MODE_HBLANK and s.ppu_dot < OAM_IRQ_DOT
+            and s.ppu_line < VISIBLE_LINES - 1):
+        return OAM_IRQ_DOT
     return LINE_DOTS
 
 
@@ -114,10 +129,13 @@ def transition(s):
         s.ppu_mode = MODE_DRAWING
         s.ppu_mode3_len = scan_objects(s, s.ppu_line)
     elif s.ppu_mode == MODE_DRAWING:
-        s.ppu_mode = MODE_HBLANK
-        draw_line(s, s.ppu_line)
+        if s.ppu_dot == OAM_SCAN_DOTS + s.ppu_mode3_len:
+            s.ppu_mode = MODE_HBLANK
+            draw_line(s, s.ppu_line)
     elif s.ppu_dot == LY_153_DOTS and s.ppu_line == LINES - 1:
         s.io[R_LY] = 0
+    elif s.ppu_dot == OAM_IRQ_DOT:
+        s.io[R_LY] = s.ppu_line + 1   # LY moves on before the line ends
     else:
         s.ppu_first_line = 0
         ly = s.ppu_line + 1
