@@ -18,7 +18,9 @@ from gbemu.core.hwio import (
     BOOT, NR52, EV_SERIAL,
 )
 from gbemu.core.timer import timer_sync, timer_next_event, timer_write
-from gbemu.core.ppu import ppu_sync, ppu_next_event, update_stat, lcdc_write
+from gbemu.core.ppu import (
+    ppu_sync, ppu_next_event, update_stat, lcdc_write, vram_blocked, oam_blocked,
+)
 from gbemu.core.cart import cart_write, cart_ram_read, cart_ram_write
 from gbemu.core.state import SERIAL_LOG_SIZE
 
@@ -130,11 +132,25 @@ def dma_blocks(s, addr):
 
 
 @njit
+def ppu_blocks(s, addr, writing):
+    """VRAM and OAM are the PPU's while it reads them (the PPU is synced first)."""
+    if addr >= VRAM_START and addr < ERAM_START:
+        sync(s)
+        return vram_blocked(s, writing)
+    if addr >= OAM_START and addr < IO_BASE:
+        sync(s)
+        return oam_blocked(s, writing)
+    return False
+
+
+@njit
 def read_special(s, addr):
     """A read that may touch I/O, run into OAM DMA, or use the flat test bus."""
-    if addr >= IO_BASE and addr < HRAM_START and not s.flat_bus:
+    if s.flat_bus:
+        return np.int64(s.flat[addr])
+    if addr >= IO_BASE and addr < HRAM_START:
         sync(s)
-    elif dma_blocks(s, addr):
+    elif dma_blocks(s, addr) or ppu_blocks(s, addr, False):
         return np.int64(0xFF)
     return peek(s, addr)
 
@@ -261,5 +277,7 @@ def write(s, addr, value):
             s.hram[addr - HRAM_START] = value
             return
     elif dma_blocks(s, addr) and not s.flat_bus:
+        return
+    if not s.flat_bus and ppu_blocks(s, addr, True):
         return
     poke(s, addr, value)

@@ -30,6 +30,7 @@ VISIBLE_LINES = 144
 LINES = 154
 LY_153_DOTS = 4      # on the last line LY reads 153 only this long, then 0
 OAM_IRQ_DOT = LINE_DOTS - 4   # where the next line's OAM interrupt source rises
+VRAM_LOCK_EARLY = 4           # mode 3's hold on VRAM starts this long before STAT shows it
 HBLANK_IRQ_EARLY = 4          # the HBlank interrupt source rises this long before STAT shows mode 0
 
 MODE_HBLANK = 0
@@ -47,6 +48,43 @@ R_WY = WY - IO_BASE
 
 
 @njit
+def ly_changing(s):
+    """The last dots of a line, after LY has moved on: the LY=LYC comparison is off
+    and the next line's OAM scan already holds OAM."""
+    return (s.ppu_dot >= OAM_IRQ_DOT and s.ppu_line < VISIBLE_LINES - 1
+            and s.ppu_mode == MODE_HBLANK)
+
+
+@njit
+def vram_blocked(s, writing):
+    """The CPU cannot reach VRAM during mode 3; reads are refused from 4 dots before."""
+    if not s.io[R_LCDC] & LCDC_ENABLE:
+        return False
+    if s.ppu_mode == MODE_DRAWING:
+        return True
+    return (not writing and s.ppu_mode == MODE_OAM_SCAN and not s.ppu_first_line
+            and s.ppu_dot >= OAM_SCAN_DOTS - VRAM_LOCK_EARLY)
+
+
+@njit
+def oam_blocked(s, writing):
+    """The CPU cannot reach OAM during the OAM scan and mode 3.
+
+    Reads are refused from the moment LY moves on; writes still land then, and
+    in the last M-cycle of the OAM scan (measured by Mooneye lcdon_write_timing).
+    """
+    if not s.io[R_LCDC] & LCDC_ENABLE:
+        return False
+    if s.ppu_mode == MODE_DRAWING:
+        return True
+    if s.ppu_mode == MODE_OAM_SCAN:
+        if writing:
+            return not s.ppu_first_line and s.ppu_dot < OAM_SCAN_DOTS - VRAM_LOCK_EARLY
+        return not s.ppu_first_line
+    return not writing and ly_changing(s)
+
+
+@njit
 def update_stat(s):
     """Recompute STAT's low bits and request STAT on a rising edge of its line."""
     stat = np.int64(s.io[R_STAT]) & 0x78
@@ -57,7 +95,7 @@ def update_stat(s):
         if s.ppu_first_line and mode == MODE_OAM_SCAN:
             mode = MODE_HBLANK
         stat |= mode
-        if s.io[R_LY] == s.io[R_LYC]:
+        if s.io[R_LY] == s.io[R_LYC] and not ly_changing(s):
             stat |= STAT_LYC_EQUAL
             if stat & STAT_LYC_INT:
                 line = 1
