@@ -115,23 +115,27 @@ def tile_row(s, tile_addr, row):
 @njit
 def draw_tiles(s, map_base, tiles_unsigned, src_x, src_y, start, stop):
     """BG or window colour numbers for screen pixels start..stop-1 into line_bg."""
+    vram = s.vram
+    line_bg = s.line_bg
     row = src_y & 7
     map_row = map_base + ((src_y >> 3) & 31) * 32
     x = start
     px = src_x
     while x < stop:
-        tile = np.int64(s.vram[map_row + ((px >> 3) & 31)])
+        tile = np.int64(vram[map_row + ((px >> 3) & 31)])
         if tiles_unsigned:
-            tile_addr = tile * 16
+            addr = tile * 16 + 2 * row
         else:
-            tile_addr = 0x1000 + ((tile ^ 0x80) - 0x80) * 16
-        planes = tile_row(s, tile_addr, row)
+            addr = 0x1000 + ((tile ^ 0x80) - 0x80) * 16 + 2 * row
+        low = np.int64(vram[addr])
+        high = np.int64(vram[addr + 1]) << 1
         bit = 7 - (px & 7)
-        while bit >= 0 and x < stop:
-            s.line_bg[x] = ((planes >> bit) & 1) | (((planes >> (bit + 8)) & 1) << 1)
+        count = min(bit + 1, stop - x)
+        for _ in range(count):
+            line_bg[x] = ((low >> bit) & 1) | ((high >> bit) & 2)
             bit -= 1
             x += 1
-            px += 1
+        px += count
 
 
 @njit
@@ -194,15 +198,20 @@ def draw_line(s, line):
         bgp = np.int64(s.io[R_BGP])
         obp0 = np.int64(s.io[R_OBP0])
         obp1 = np.int64(s.io[R_OBP1])
-        has_objs = lcdc & OBJ_ENABLE != 0 and s.line_obj_count > 0
-        for x in range(WIDTH):
-            bg = np.int64(s.line_bg[x])
-            shade = (bgp >> (2 * bg)) & 3
-            if has_objs:
-                obj = np.int64(s.line_obj[x])
+        line_bg = s.line_bg
+        line_obj = s.line_obj
+        out = s.fb[line]
+        if lcdc & OBJ_ENABLE != 0 and s.line_obj_count > 0:
+            for x in range(WIDTH):
+                bg = np.int64(line_bg[x])
+                obj = np.int64(line_obj[x])
                 if obj and not (obj & 8 and bg):
                     palette = obp1 if obj & 4 else obp0
-                    shade = (palette >> (2 * (obj & 3))) & 3
-            s.fb[line, x] = shade
+                    out[x] = (palette >> (2 * (obj & 3))) & 3
+                else:
+                    out[x] = (bgp >> (2 * bg)) & 3
+        else:
+            for x in range(WIDTH):
+                out[x] = (bgp >> (2 * np.int64(line_bg[x]))) & 3
     if window:
         s.window_line += 1
