@@ -48,6 +48,8 @@ def schedule(s):
     soonest = min(timer_next_event(s), ppu_next_event(s))
     if s.dma_active:
         soonest = min(soonest, s.dma_until + 4)
+        if s.dma_copy_at:
+            soonest = min(soonest, s.dma_copy_at)
     s.next_event = soonest
 
 
@@ -56,6 +58,8 @@ def sync(s):
     """Bring every unit up to s.clock."""
     timer_sync(s)
     ppu_sync(s)
+    if s.dma_copy_at and s.clock >= s.dma_copy_at:
+        dma_copy(s)
     if s.dma_active and s.clock > s.dma_until:
         s.dma_active = 0
         update_bus_special(s)
@@ -176,24 +180,28 @@ def read(s, addr):
 
 @njit
 def dma_start(s, page):
-    """OAM DMA: 160 bytes from page*$100; the CPU is locked out while it runs.
-
-    The copy itself is done at once: while it runs the CPU cannot see OAM and
-    cannot change the source (it is locked out of that bus too).
-    """
+    """OAM DMA: 160 bytes from page*$100; the CPU is locked out while it runs."""
     s.io[R_DMA] = page
-    source = page << 8
-    if source >= 0xE000:
-        source -= 0x2000     # the DMA sees WRAM where the CPU sees echo, OAM and I/O
-    for i in range(DMA_BYTES):
-        s.oam[i] = peek(s, source + i)
     # One M-cycle of setup, then one byte per M-cycle. A restart keeps the bus
     # blocked through its setup cycle.
     if not (s.dma_active and s.dma_from <= s.clock <= s.dma_until):
         s.dma_from = s.clock + 8
+    s.dma_copy_at = s.clock + 8
     s.dma_until = s.clock + 4 + 4 * DMA_BYTES
     s.dma_active = 1
     update_bus_special(s)
+
+
+@njit
+def dma_copy(s):
+    """The transfer itself, done at once when it starts: from then on the CPU can
+    see neither OAM nor the source bus, so nothing can tell the bytes apart."""
+    source = np.int64(s.io[R_DMA]) << 8
+    if source >= 0xE000:
+        source -= 0x2000     # the DMA sees WRAM where the CPU sees echo, OAM and I/O
+    for i in range(DMA_BYTES):
+        s.oam[i] = peek(s, source + i)
+    s.dma_copy_at = 0
 
 
 @njit

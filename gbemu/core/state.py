@@ -73,6 +73,7 @@ STATE = np.dtype([
     ("dma_active", np.uint8),
     ("dma_from", np.int64),
     ("dma_until", np.int64),
+    ("dma_copy_at", np.int64),      # when the pending transfer's bytes land in OAM
     # Memory
     ("io", np.uint8, 0x80),
     ("io_unused", np.uint8, 0x80),  # bits of each I/O register that read as 1
