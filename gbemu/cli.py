@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
                       metavar="SECONDS",
                       help=f"emulated seconds before a ROM times out (default {TEST_TIMEOUT:g})")
     test.add_argument("--junit", metavar="PATH", help="also write a JUnit XML report")
+    test.add_argument("--artifacts", metavar="DIR",
+                      help="where screen tests write actual/expected/diff images on failure "
+                           "(default: beside the JUnit report, else ./gbemu-test-artifacts)")
     test.add_argument("--quiet", "-q", action="store_true",
                       help="print only ROMs that did not pass, and the summary")
     test.add_argument("--boot-rom", metavar="PATH", help="start from this 256-byte DMG boot ROM")
@@ -204,7 +207,11 @@ def command_test(args) -> int:
         # Compile here once, so that pool workers all load it from the cache.
         compile_core()
 
-    jobs = [(str(rom), args.timeout, args.boot_rom) for rom in roms]
+    artifacts = args.artifacts
+    if artifacts is None:
+        base = Path(args.junit).resolve().parent if args.junit else Path.cwd()
+        artifacts = str(base / "gbemu-test-artifacts")
+    jobs = [(str(rom), args.timeout, args.boot_rom, artifacts) for rom in roms]
     verdicts = []
     started = time.perf_counter()
     for verdict in _run_all(jobs, args.jobs):
@@ -241,12 +248,14 @@ def _ignore_interrupts():
 
 
 def run_job(job):
-    """Run one (path, timeout, boot ROM) job; an emulator crash becomes an 'error' verdict."""
+    """Run one (path, timeout, boot ROM, artifacts folder) job; an emulator crash
+    becomes an 'error' verdict."""
     from gbemu.testrunner import Verdict, run_test_rom
 
-    path, timeout, boot_rom = job
+    path, timeout, boot_rom, artifacts = job
     try:
-        return run_test_rom(path, timeout=timeout, boot_rom_path=boot_rom)
+        return run_test_rom(path, timeout=timeout, boot_rom_path=boot_rom,
+                            artifacts_dir=artifacts)
     except Exception as err:  # a crash in one ROM must not stop the others
         return Verdict(path, "unknown", "error",
                        f"emulator crashed: {type(err).__name__}: {err}", 0.0, 0.0)

@@ -13,6 +13,12 @@ ROM does rather than by its name:
   zero-terminated message starts at $A004.
 - Blargg screen text: the background tile map read as ASCII (the font puts
   each glyph at its character code) shows "Passed" or "Failed". Checked last.
+- Reference screen: a ROM that ships a picture of its correct final screen
+  (dmg-acid2's ``img/reference-dmg.png``, or ``NAME-dmg.png`` beside
+  ``NAME.gb`` as Mooneye's manual-only tests do) runs to its ``LD B,B`` (or
+  the timeout) and passes when the frame equals the picture pixel for pixel.
+  On failure the actual, expected and difference images are written to the
+  artifacts folder when one is given.
 
 The ROM runs in slices of about 0.1 emulated second and the protocols are
 checked after each slice, so a run stops soon after its verdict is known or
@@ -55,7 +61,12 @@ PROTOCOL_MOONEYE = "mooneye"
 PROTOCOL_SERIAL = "blargg-serial"
 PROTOCOL_RAM = "blargg-a000"
 PROTOCOL_SCREEN = "blargg-screen"
+PROTOCOL_REFERENCE = "reference-screen"
 PROTOCOL_UNKNOWN = "unknown"
+
+# Where a ROM's picture of its correct final screen is looked for, relative to
+# the ROM ({stem} is the file name without .gb): the layouts the suites use.
+REFERENCE_IMAGE_PATTERNS = ("{stem}-dmg.png", "img/reference-dmg.png")
 
 
 @dataclass(frozen=True)
@@ -80,8 +91,13 @@ class Verdict:
 
 
 def run_test_rom(path, *, timeout: float = DEFAULT_TIMEOUT, boot_rom_path=None,
-                 slice_seconds: float = SLICE_SECONDS) -> Verdict:
-    """Run the ROM at ``path`` until it reports a result or ``timeout`` emulated seconds pass."""
+                 slice_seconds: float = SLICE_SECONDS, reference=None,
+                 artifacts_dir=None) -> Verdict:
+    """Run the ROM at ``path`` until it reports a result or ``timeout`` emulated seconds pass.
+
+    ``reference`` is a PNG of the expected final screen; by default it is
+    looked for beside the ROM (see REFERENCE_IMAGE_PATTERNS).
+    """
     started = time.perf_counter()
     path = str(path)
     try:
@@ -89,10 +105,61 @@ def run_test_rom(path, *, timeout: float = DEFAULT_TIMEOUT, boot_rom_path=None,
     except RomError as err:
         return Verdict(path, PROTOCOL_UNKNOWN, "error", str(err), 0.0,
                        time.perf_counter() - started)
+    reference = Path(reference) if reference else find_reference_image(path)
+    if reference is not None:
+        suite, verdict, detail, seconds = run_reference_screen(
+            gb, reference, timeout, artifacts_dir, Path(path).stem)
+        return Verdict(path, suite, verdict, detail, seconds, time.perf_counter() - started)
     watcher = _Watcher(gb, timeout, slice_seconds)
     suite, verdict, detail = watcher.run()
     return Verdict(path, suite, verdict, detail, watcher.verdict_seconds,
                    time.perf_counter() - started)
+
+
+def find_reference_image(rom_path) -> Path | None:
+    """The picture of the ROM's correct final screen shipped beside it, if any."""
+    rom_path = Path(rom_path)
+    for pattern in REFERENCE_IMAGE_PATTERNS:
+        candidate = rom_path.parent / pattern.format(stem=rom_path.stem)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def run_reference_screen(gb: GameBoy, reference: Path, timeout: float, artifacts_dir,
+                         name: str):
+    """Run to LD B,B (or the timeout) and compare the frame with ``reference``."""
+    from gbemu import images
+
+    start = gb.clock
+    gb.break_on_ld_b_b = True
+    deadline = start + int(timeout * CLOCK_HZ)
+    while gb.clock < deadline:
+        events = gb.run_until(deadline)
+        if events & (hwio.EV_BREAKPOINT | hwio.EV_ILLEGAL):
+            break
+    seconds = (gb.clock - start) / CLOCK_HZ
+    actual = images.to_rgb(gb.screen)
+    try:
+        expected = images.load_png(reference)
+    except Exception as err:   # pygame raises its own error type for unreadable files
+        return PROTOCOL_REFERENCE, "error", f"{reference}: cannot read image ({err})", seconds
+    if expected.shape != actual.shape:
+        return (PROTOCOL_REFERENCE, "error",
+                f"{reference}: image is {expected.shape[1]}x{expected.shape[0]}, not 160x144",
+                seconds)
+    wrong = int((actual != expected).any(axis=2).sum())
+    if wrong == 0:
+        return PROTOCOL_REFERENCE, "pass", f"matches {reference.name}", seconds
+    detail = f"{wrong} pixels differ from {reference.name}"
+    if artifacts_dir is not None:
+        folder = Path(artifacts_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        for suffix, picture in (("actual", actual), ("expected", expected),
+                                ("diff", images.difference(actual, expected))):
+            images.save_png(folder / f"{name}-{suffix}.png", picture)
+        detail += f"; images in {folder}"
+    return PROTOCOL_REFERENCE, "fail", detail, seconds
 
 
 class _Watcher:
@@ -117,9 +184,9 @@ class _Watcher:
                 result = self._check_blargg()
             if result is not None:
                 return result
-            if self.gb.state[0]["locked"]:
+            if self.gb.locked:
                 self.verdict_seconds = self.elapsed()
-                opcode = int(self.gb.state[0]["opcode"])
+                opcode = self.gb.last_opcode
                 address = (self.gb.registers["PC"] - 1) & 0xFFFF
                 return (self._traces(), "fail",
                         f"the CPU locked up on unused opcode ${opcode:02X} at ${address:04X}")
