@@ -31,7 +31,12 @@ LINES = 154
 LY_153_DOTS = 4      # on the last line LY reads 153 only this long, then 0
 OAM_IRQ_DOT = LINE_DOTS - 4   # where the next line's OAM interrupt source rises
 VRAM_LOCK_EARLY = 4           # mode 3's hold on VRAM starts this long before STAT shows it
-HBLANK_IRQ_EARLY = 4          # the HBlank interrupt source rises this long before STAT shows mode 0
+# Where within an M-cycle the CPU samples the end of mode 3: a mode 3 of N dots
+# is over for the CPU 3 dots early. Measured with Mooneye's
+# intr_2_mode0_timing_sprites, where each object adds 6-11 dots: only this
+# phase puts every case in the M-cycle the hardware shows.
+MODE3_END_PHASE = 3
+HBLANK_IRQ_EARLY = 4          # the HBlank interrupt source rises this long before mode 3's N dots end
 
 MODE_HBLANK = 0
 MODE_VBLANK = 1
@@ -45,6 +50,18 @@ R_LY = LY - IO_BASE
 R_LYC = LYC - IO_BASE
 R_IF = IF - IO_BASE
 R_WY = WY - IO_BASE
+
+
+@njit
+def mode3_end(s):
+    """The dot at which the CPU sees mode 3 end (see MODE3_END_PHASE)."""
+    return OAM_SCAN_DOTS + s.ppu_mode3_len - MODE3_END_PHASE
+
+
+@njit
+def hblank_irq_dot(s):
+    """The dot at which the HBlank interrupt source rises, just before mode 3 ends."""
+    return OAM_SCAN_DOTS + s.ppu_mode3_len - HBLANK_IRQ_EARLY
 
 
 @njit
@@ -102,7 +119,7 @@ def update_stat(s):
         if mode == MODE_HBLANK and stat & STAT_MODE0_INT and not s.ppu_first_line:
             line = 1
         elif (mode == MODE_DRAWING and stat & STAT_MODE0_INT
-                and s.ppu_dot >= OAM_SCAN_DOTS + s.ppu_mode3_len - HBLANK_IRQ_EARLY):
+                and s.ppu_dot >= hblank_irq_dot(s)):
             line = 1
         elif mode == MODE_VBLANK and stat & STAT_MODE1_INT:
             line = 1
@@ -128,10 +145,9 @@ def transition_dot(s):
     if s.ppu_mode == MODE_OAM_SCAN:
         return OAM_SCAN_DOTS
     if s.ppu_mode == MODE_DRAWING:
-        end = OAM_SCAN_DOTS + s.ppu_mode3_len
-        if s.ppu_dot < end - HBLANK_IRQ_EARLY:
-            return end - HBLANK_IRQ_EARLY
-        return end
+        if s.ppu_dot < hblank_irq_dot(s):
+            return hblank_irq_dot(s)
+        return mode3_end(s)
     if s.ppu_line == LINES - 1 and s.io[R_LY] != 0:
         return LY_153_DOTS
     if (s.ppu_mode == MODE_HBLANK and s.ppu_dot < OAM_IRQ_DOT
@@ -167,7 +183,7 @@ def transition(s):
         s.ppu_mode = MODE_DRAWING
         s.ppu_mode3_len = scan_objects(s, s.ppu_line)
     elif s.ppu_mode == MODE_DRAWING:
-        if s.ppu_dot == OAM_SCAN_DOTS + s.ppu_mode3_len:
+        if s.ppu_dot == mode3_end(s):
             s.ppu_mode = MODE_HBLANK
             draw_line(s, s.ppu_line)
     elif s.ppu_dot == LY_153_DOTS and s.ppu_line == LINES - 1:

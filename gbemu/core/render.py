@@ -47,7 +47,8 @@ WIDTH = 160
 MODE3_BASE_DOTS = 172
 WINDOW_START_DOTS = 6
 OBJ_FETCH_DOTS = 6
-OBJ_AT_X0_DOTS = 11
+OBJ_X_OFFSCREEN_RIGHT = 168   # objects from here on are never fetched
+OFFSCREEN_TILE = -2           # the tile an object at X=0 is fetched in
 
 
 @njit
@@ -65,7 +66,8 @@ def scan_objects(s, line):
     Mode 3 lasts 172 dots, plus the SCX fine-scroll discard, plus 6 when the
     window starts, plus for each object 6 dots and, for the first object over
     a given background tile, 5 minus the object's offset into that tile
-    (Pan Docs, "Mode 3 length"); an object at X=0 costs 11.
+    (Pan Docs, "Mode 3 length"). Objects at X=0 share a tile of their own;
+    objects at X>=168 cost nothing.
     """
     lcdc = np.int64(s.io[R_LCDC])
     height = 16 if lcdc & OBJ_TALL else 8
@@ -90,17 +92,22 @@ def scan_objects(s, line):
     if window_shows(s, line):
         dots += WINDOW_START_DOTS
     if lcdc & OBJ_ENABLE:
-        last_tile = -1
+        last_tile = OFFSCREEN_TILE - 1
         for i in range(count):
             x = np.int64(s.oam[4 * np.int64(s.line_objs[i]) + 1])
-            if x == 0:
-                dots += OBJ_AT_X0_DOTS
+            if x >= OBJ_X_OFFSCREEN_RIGHT:
                 continue
             dots += OBJ_FETCH_DOTS
-            pixel = x - 8 + scx
-            tile = pixel >> 3
+            if x == 0:
+                # Wholly left of the screen: a tile of its own, fetched whole.
+                tile = OFFSCREEN_TILE
+                offset = 0
+            else:
+                pixel = x - 8 + (scx & 7)
+                tile = pixel >> 3
+                offset = pixel & 7
             if tile != last_tile:
-                dots += max(0, 5 - (pixel & 7))
+                dots += max(0, 5 - offset)
                 last_tile = tile
     return dots
 
