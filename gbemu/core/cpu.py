@@ -492,6 +492,8 @@ def dispatch_interrupt(s):
 def sleep_until(s, target):
     """Let time pass in whole M-cycles up to the next event or the target."""
     until = min(s.next_event, target)
+    if s.eager:
+        until = min(s.clock + 4, target)   # eager mode predicts nothing: one M-cycle at a time
     if until > s.clock:
         s.clock += (until - s.clock + 3) & ~3
     sync(s)
