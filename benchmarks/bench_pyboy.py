@@ -75,9 +75,9 @@ def parse_args(argv):
                         help="emulated seconds per ROM and run (default 30)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs per ROM and emulator; the median is reported (default 3)")
-    parser.add_argument("--render", action="store_true",
-                        help="let PyBoy render every frame (default off: gbemu does not "
-                             "draw pixels yet)")
+    parser.add_argument("--no-render", dest="render", action="store_false",
+                        help="both emulators skip drawing pixels (default: both draw "
+                             "every frame and hand it back to Python)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print every run, not just the medians")
     args = parser.parse_args(argv)
@@ -123,12 +123,19 @@ def warm_gbemu(gbemu, rom: Path) -> str:
             f"cache {state})\ngbemu: numba cache {gbemu.CACHE_DIR}")
 
 
-def time_gbemu(gbemu, rom: Path, frames: int) -> tuple[float, str]:
+def time_gbemu(gbemu, rom: Path, frames: int, render: bool) -> tuple[float, str]:
     gb = gbemu.GameBoy.from_file(rom)
     gb.event_mask = 0  # run to the target whatever happens; lock-ups are checked below
-    target = gb.clock + frames * FRAME_CYCLES
+    gb.render = render
+    events = 0
     start = time.perf_counter()
-    events = gb.run_until(target)
+    if render:
+        # Frame by frame, taking each finished frame as a frontend would.
+        for _ in range(frames):
+            events |= gb.run_until(gb.clock + FRAME_CYCLES)
+            frame = gb.screen      # noqa: F841  (the frontend's view of the frame)
+    else:
+        events = gb.run_until(gb.clock + frames * FRAME_CYCLES)
     wall = time.perf_counter() - start
     note = "CPU locked up (unused opcode)" if events & EV_ILLEGAL else ""
     return wall, note
@@ -242,6 +249,8 @@ def main(argv=None) -> int:
     emulated = frames * FRAME_CYCLES / CLOCK_HZ
     pyboy_mode = ("renders every frame, tick(1, render=True) per frame" if args.render
                   else "rendering off, one tick(frames, render=False) call per run")
+    gbemu_mode = ("draws every frame, one run() call per frame" if args.render
+                  else "drawing off (PPU timing only), one run() call per run")
 
     print("gbemu vs PyBoy: emulated seconds per wall second (higher is faster)")
     print(f"run: {frames} frames = {emulated:.2f} emulated s per ROM, {args.repeat} "
@@ -249,6 +258,7 @@ def main(argv=None) -> int:
     print("PyBoy: window \"null\", sound emulation off (sound_emulated=False), "
           "DMG mode (cgb=False)")
     print(f"PyBoy: {pyboy_mode}")
+    print(f"gbemu: {gbemu_mode}")
     print("start: gbemu at $0100 without a boot ROM; PyBoy runs its built-in boot ROM "
           "untimed to $0100")
     print(warm_gbemu(gbemu, roms[0][1]))
@@ -264,7 +274,7 @@ def main(argv=None) -> int:
         for run in range(args.repeat):
             if gb_error is None:
                 try:
-                    wall, note = time_gbemu(gbemu, path, frames)
+                    wall, note = time_gbemu(gbemu, path, frames, args.render)
                     gb_walls.append(wall)
                     if note and f"{name}: gbemu {note}" not in notes:
                         notes.append(f"{name}: gbemu {note}")

@@ -1,7 +1,11 @@
 """The ``gbemu`` command line: run a ROM, or run test ROMs and report verdicts.
 
-    gbemu ROM                       play ROM (same as ``gbemu run ROM``)
-    gbemu run ROM --headless [--frames N | --seconds S] [--serial] [--boot-rom PATH]
+    gbemu [ROM] [window options]    play ROM in a window (no ROM: the demo)
+    gbemu run ROM [--headless] [--frames N | --seconds S] [--serial] [--boot-rom PATH]
+              [--wav PATH | --no-sound] [--save-dir DIR] [--strict-saves]
+              [--scale N] [--fullscreen] [--palette NAME] [--fast-forward X]
+              [--pause-on-focus-loss] [--config PATH] [--screenshot-dir DIR]
+    gbemu --write-config            write the commented default config file
     gbemu test ROM|DIR... [--jobs N] [--timeout S] [--junit PATH] [--quiet] [--boot-rom PATH]
 
 Bad input (a file that is not a runnable ROM) gives one line on stderr and
@@ -25,8 +29,10 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+MODELS = ("dmg",)          # emulated models; "cgb" will join them
 TEST_TIMEOUT = 120.0
-DEMO_ROM = Path(__file__).resolve().parent.parent / "assets" / "demo.gb"
+DEMO_ROM = Path(__file__).resolve().parent / "assets" / "demo.gb"
+TOP_LEVEL_OPTIONS = ("-h", "--help", "--version", "--write-config")
 COMPILE_NOTICE = f"{PROG}: compiling the emulator core (first run only, about 20-30 s)..."
 
 
@@ -40,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="A Game Boy (DMG) emulator. 'gbemu ROM' plays ROM.",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--write-config", action="store_true",
+                        help="write the commented default config file and exit")
     commands = parser.add_subparsers(dest="command", metavar="{run,test}")
 
     run = commands.add_parser("run", help="run a ROM")
@@ -53,6 +61,32 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--serial", action="store_true",
                      help="print what the ROM sends on the link port")
     run.add_argument("--boot-rom", metavar="PATH", help="start from this 256-byte DMG boot ROM")
+    run.add_argument("--model", choices=MODELS, default=MODELS[0],
+                     help="the Game Boy to emulate (default dmg)")
+    run.add_argument("--screenshot", metavar="PNG",
+                     help="with --headless: write the last frame as a 160x144 PNG")
+    sound = run.add_mutually_exclusive_group()
+    sound.add_argument("--wav", metavar="PATH",
+                       help="write what the game plays to a WAV file (16-bit stereo, 48 kHz)")
+    sound.add_argument("--no-sound", action="store_true",
+                       help="do not generate sound (faster; the sound registers still work)")
+    run.add_argument("--save-dir", metavar="DIR",
+                     help="keep battery saves in DIR (default: beside the ROM)")
+    run.add_argument("--strict-saves", action="store_true",
+                     help="refuse to start when the save file does not fit the cartridge")
+    window = run.add_argument_group("window options (override the config file)")
+    window.add_argument("--scale", type=_positive_int, metavar="N",
+                        help="window size as a multiple of 160x144 (default 3)")
+    window.add_argument("--fullscreen", action=argparse.BooleanOptionalAction, default=None,
+                        help="start in fullscreen (F11 toggles)")
+    window.add_argument("--palette", metavar="NAME", help="screen colours (F10 cycles)")
+    window.add_argument("--fast-forward", type=_non_negative_float, metavar="X",
+                        help="speed cap while Tab is held, x real time (0 = unlimited)")
+    window.add_argument("--pause-on-focus-loss", action=argparse.BooleanOptionalAction,
+                        default=None, help="pause while the window is not focused")
+    window.add_argument("--screenshot-dir", metavar="DIR", help="folder for F12 screenshots")
+    window.add_argument("--config", metavar="PATH",
+                        help="config file (default $XDG_CONFIG_HOME/gbemu/config.toml)")
 
     test = commands.add_parser("test", help="run test ROMs and report pass/fail")
     test.add_argument("paths", nargs="+", metavar="ROM|DIR",
@@ -79,6 +113,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -91,12 +132,13 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
-        if not argv:
+        if not argv or (argv[0].startswith("-") and argv[0] not in TOP_LEVEL_OPTIONS):
+            # No ROM named: play the demo, with whatever options were given.
             if not DEMO_ROM.is_file():
                 print(f"{PROG}: no ROM given (and no demo ROM at {DEMO_ROM})", file=sys.stderr)
                 parser.print_usage(sys.stderr)
                 return EXIT_USAGE
-            argv = ["run", str(DEMO_ROM)]
+            argv = ["run", str(DEMO_ROM)] + argv
         elif argv[0] not in SUBCOMMANDS and not argv[0].startswith("-"):
             argv = ["run"] + argv
         try:
@@ -107,6 +149,8 @@ def main(argv=None) -> int:
             from gbemu import __version__
             print(f"{PROG} {__version__}")
             return EXIT_OK
+        if args.write_config:
+            return command_write_config()
         if args.command is None:
             parser.print_usage(sys.stderr)
             return EXIT_USAGE
@@ -134,6 +178,7 @@ def command_run(args) -> int:
     from gbemu.core import hwio
     from gbemu.machine import CLOCK_HZ, FRAME_CYCLES, SUPPORTED_MAPPERS, read_boot_rom
 
+    settings = None if args.headless else window_settings(args)
     try:
         # Check the files before the (possibly long) first compile starts.
         load_rom(args.rom, tuple(SUPPORTED_MAPPERS))
@@ -145,9 +190,20 @@ def command_run(args) -> int:
         raise UsageError(str(err)) from None
     for warning in gb.warnings:
         print(f"{PROG}: warning: {warning}", file=sys.stderr)
+    if args.screenshot is not None and not args.headless:
+        raise UsageError("--screenshot needs --headless (in the window, F12 takes one)")
+    if args.screenshot is not None:
+        screenshot_palette = headless_palette(args.palette)
+    if args.wav is not None and not args.headless:
+        raise UsageError("--wav needs --headless (the window plays the sound instead)")
     if not args.headless:
-        print(f"{PROG}: the window frontend is not built yet; running headless "
-              "(Ctrl-C to stop)", file=sys.stderr)
+        return run_window(gb, args, settings)     # the frontend keeps the battery saves
+    saves = _load_saves(gb, args)
+    try:
+        wav = _open_wav(args.wav, gb)
+    except UsageError:
+        _close_saves(saves)
+        raise
     if args.frames is not None:
         stop_at = gb.clock + args.frames * FRAME_CYCLES
     elif args.seconds is not None:
@@ -157,25 +213,223 @@ def command_run(args) -> int:
 
     serial_seen = 0
     reported_lockup = False
-    while stop_at is None or gb.clock < stop_at:
-        target = gb.clock + FRAME_CYCLES
-        if stop_at is not None:
-            target = min(target, stop_at)
-        events = gb.run_until(target)
-        if args.serial:
-            serial_seen = _print_new_serial(gb, serial_seen)
-        if events & hwio.EV_ILLEGAL and not reported_lockup:
-            reported_lockup = True
-            print(f"{PROG}: the CPU locked up on an unused opcode "
-                  f"(PC=${gb.registers['PC']:04X})", file=sys.stderr)
+    with _StopSignals() as stop:
+        while (stop_at is None or gb.clock < stop_at) and not stop.signal:
+            target = gb.clock + FRAME_CYCLES
+            if stop_at is not None:
+                target = min(target, stop_at)
+            events = gb.run_until(target)
+            if wav is not None:
+                wav.write(gb.read_samples())
+            if args.serial:
+                serial_seen = _print_new_serial(gb, serial_seen)
+            if events & hwio.EV_ILLEGAL and not reported_lockup:
+                reported_lockup = True
+                print(f"{PROG}: the CPU locked up on an unused opcode "
+                      f"(PC=${gb.registers['PC']:04X})", file=sys.stderr)
+            _poll_saves(saves)
     if args.serial and serial_seen and not gb.serial_output.endswith(b"\n"):
         print()
+    if args.screenshot is not None:
+        write_screenshot(gb, args.screenshot, screenshot_palette)
+    if wav is not None:
+        wav.close()
+        if wav.clipped:
+            print(f"{PROG}: warning: {args.wav}: {wav.clipped} samples clipped",
+                  file=sys.stderr)
+    saved = _close_saves(saves)
+    if stop.signal:
+        if stop.signal == signal.SIGINT:
+            print(file=sys.stderr)
+        return 128 + stop.signal
+    return EXIT_OK if saved else EXIT_FAILED
+
+
+def headless_palette(name):
+    """The RGB colours of a palette named on the command line (default grey)."""
+    from gbemu import config, images
+
+    name = name or "grey"
+    if name not in config.PALETTES:
+        raise UsageError(f"unknown palette {name!r} (choose from {', '.join(config.PALETTES)})")
+    return images.palette_from_hex(config.PALETTES[name])
+
+
+def write_screenshot(gb, path, palette):
+    from gbemu import images
+
+    try:
+        images.save_png(path, images.to_rgb(gb.screen, palette))
+    except Exception as err:     # pygame reports an unwritable path with its own error
+        raise UsageError(f"{path}: cannot write the screenshot ({err})") from None
+    print(f"{PROG}: screenshot written to {path}", file=sys.stderr)
+
+
+def _open_wav(path, gb):
+    """A WavWriter for --wav PATH with the GameBoy's sound switched on, or None."""
+    if path is None:
+        return None
+    from gbemu.audio import WavWriter
+
+    try:
+        wav = WavWriter(path)
+    except OSError as err:
+        raise UsageError(f"{path}: cannot write the WAV file ({err.strerror or err})") from None
+    gb.audio_enabled = True
+    return wav
+
+
+class _StopSignals:
+    """While active, SIGINT and SIGTERM ask the run loop to stop at the end of the frame
+    (so the save is written on the way out) instead of interrupting it anywhere."""
+
+    def __enter__(self):
+        self.signal = 0
+        self.previous = {}
+        for number in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.previous[number] = signal.signal(number, self._handle)
+            except ValueError:
+                pass        # not the main thread: signals keep their usual effect
+        return self
+
+    def _handle(self, number, _frame):
+        self.signal = number
+
+    def __exit__(self, *_exc):
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+        return False
+
+
+def _load_saves(gb, args):
+    """The SaveManager for this run, with the save loaded; a save that does not fit is
+    reported (or, with --strict-saves, stops the run with exit status 2)."""
+    from gbemu.saves import SaveError, SaveManager
+
+    saves = SaveManager(gb, args.rom, save_dir=args.save_dir, strict=args.strict_saves)
+    try:
+        for warning in saves.load(time.time()):
+            print(f"{PROG}: warning: {warning}", file=sys.stderr)
+    except SaveError as err:
+        raise UsageError(str(err)) from None
+    return saves
+
+
+def _poll_saves(saves):
+    """Between frames: let the SaveManager write the save when it is due."""
+    from gbemu.saves import SaveError
+
+    try:
+        saves.poll(time.monotonic())
+    except SaveError as err:
+        print(f"{PROG}: warning: {err}", file=sys.stderr)
+
+
+def _close_saves(saves) -> bool:
+    """The one way out of a session: write what is unsaved; False (after saying so) if
+    that failed."""
+    from gbemu.saves import SaveError
+
+    try:
+        saves.close()
+    except SaveError as err:
+        print(f"{PROG}: {err}", file=sys.stderr)
+        return False
+    return True
+
+
+def window_settings(args) -> dict:
+    """The frontend's settings: the config file, then the command-line options over it."""
+    from gbemu import config
+
+    try:
+        settings = config.load(args.config, required=args.config is not None)
+        overrides = {
+            ("window", "scale"): args.scale,
+            ("window", "fullscreen"): args.fullscreen,
+            ("window", "palette"): args.palette,
+            ("window", "pause_on_focus_loss"): args.pause_on_focus_loss,
+            ("speed", "fast_forward"): args.fast_forward,
+            ("screenshot", "directory"): args.screenshot_dir,
+        }
+        given = {}
+        for (section, key), value in overrides.items():
+            if value is not None:
+                given.setdefault(section, {})[key] = value
+        config.merge(settings, given, "command line")
+    except config.ConfigError as err:
+        raise UsageError(str(err)) from None
+    return settings
+
+
+def run_window(gb, args, settings) -> int:
+    """Play in a window until the user quits (or --frames/--seconds have been shown)."""
+    from gbemu.config import ConfigError, default_config_path
+    from gbemu.machine import CLOCK_HZ, FRAME_CYCLES
+    from gbemu.testrunner import compile_core
+
+    # Compile (or load) the core before the window opens, not behind a blank window.
+    compile_core()
+    from gbemu.frontend import Frontend, WindowError
+    from gbemu.saves import SaveError, SaveManager
+
+    try:
+        saves = SaveManager(gb, args.rom, save_dir=args.save_dir, strict=args.strict_saves)
+        frontend = Frontend(gb, settings, rom_path=args.rom,
+                            config_source=args.config or default_config_path(),
+                            save_manager=saves)
+    except (ConfigError, SaveError) as err:
+        raise UsageError(str(err)) from None
+    except WindowError as err:     # no display, no video driver: say so in one line
+        raise UsageError(f"cannot open a window ({err}); use --headless") from None
+    limit = None
+    if args.frames is not None:
+        limit = args.frames
+    elif args.seconds is not None:
+        limit = max(1, round(args.seconds * CLOCK_HZ / FRAME_CYCLES))
+    if args.serial:
+        seen = [0]
+
+        def show_serial():
+            seen[0] = _print_new_serial(gb, seen[0])
+        frontend.on_frame(show_serial)
+    if not args.no_sound:
+        _play_sound(frontend, gb)
+    return frontend.run(max_frames=limit)
+
+
+def _play_sound(frontend, gb):
+    """Play gb's sound while the window runs; without an audio device, say so and go
+    on silently."""
+    from gbemu.audio import AudioOutput, feed_every_frame
+
+    output = AudioOutput()
+    try:
+        output.start()
+    except Exception as err:   # pygame.error: no audio device or driver
+        if type(err).__name__ != "error":
+            raise
+        print(f"{PROG}: warning: no sound ({err})", file=sys.stderr)
+        return
+    frontend.on_shutdown(output.stop)
+    feed_every_frame(frontend, gb, output)
+
+
+def command_write_config() -> int:
+    from gbemu import config
+
+    try:
+        path = config.write_default()
+    except config.ConfigError as err:
+        raise UsageError(str(err)) from None
+    print(f"{PROG}: wrote {path}")
     return EXIT_OK
 
 
 def _print_new_serial(gb, seen: int) -> int:
     """Print the link-port bytes sent since ``seen`` were printed; returns the new count."""
-    total = int(gb.state[0]["serial_len"])
+    total = gb.serial_length
     if total > seen:
         log = gb.serial_output
         fresh = log[-min(total - seen, len(log)):]

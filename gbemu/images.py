@@ -18,6 +18,11 @@ CLASSIC_GREEN = np.array([[0x9B, 0xBC, 0x0F], [0x8B, 0xAC, 0x0F], [0x30, 0x62, 0
 PALETTES = {"grey": GREY, "green": CLASSIC_GREEN}
 
 
+def palette_from_hex(colours) -> np.ndarray:
+    """Four '#RRGGBB' strings, lightest first, as a (4, 3) uint8 palette."""
+    return np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in colours], np.uint8)
+
+
 def to_rgb(shades: np.ndarray, palette: np.ndarray = GREY) -> np.ndarray:
     """(144, 160) shade indices -> (144, 160, 3) uint8 RGB."""
     return palette[np.asarray(shades) & 3]

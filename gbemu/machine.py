@@ -8,33 +8,48 @@ screen (a numpy array), save and restore state.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from gbemu import hwio_names
-from gbemu.cartridge import Header, load_rom, parse_header, RomError
+from gbemu.cartridge import Header, load_rom, parse_header, RomError, NINTENDO_LOGO
 from gbemu.core import hwio
 from gbemu.core.state import new_state, STATE, ROM_MAX, REG_A, REG_F
 from gbemu.core.cpu import (
     run, run_instructions, sync_all, peek_byte, reset_cartridge, NO_STEP_LIMIT,
 )
 from gbemu.core.ppu import MODE_VBLANK
+from gbemu.core.apu import AUDIO_RATE
+from gbemu.saves import pack_rtc_footer, unpack_rtc_footer, RTC_FOOTER_SIZES
 
 CLOCK_HZ = 4_194_304
 FRAME_CYCLES = 70_224
 
-SUPPORTED_MAPPERS = {"none": hwio.MBC_NONE, "mbc1": hwio.MBC_1}
+SUPPORTED_MAPPERS = {
+    "none": hwio.MBC_NONE, "mbc1": hwio.MBC_1, "mbc2": hwio.MBC_2, "mbc3": hwio.MBC_3,
+    "mbc5": hwio.MBC_5,
+}
+MBC2_RAM_SIZE = 512              # half-byte cells inside the MBC2, one per byte of eram
+MBC1M_ROM_SIZE = 1 << 20         # an MBC1 multicart is 1 MiB: four 256 KiB games
+MBC1M_SECOND_GAME = 0x10 * 0x4000
+RTC_MASKS = (0x3F, 0x3F, 0x1F, 0xFF, 0xC1)   # MBC3 clock registers S M H DL DH
+RTC_HALT = 0x40
+MAX_OFFLINE_SECONDS = 1 << 36    # a clock footer from further back is taken as this old
 
 BUTTONS = ("right", "left", "up", "down", "a", "b", "select", "start")
+
+AUDIO_QUEUE_SECONDS = 60         # samples kept for read_samples() when nobody reads them
 
 # I/O after the DMG boot ROM hands over at $0100 (Pan Docs, "Power Up Sequence").
 DMG_IO_AFTER_BOOT = {
     hwio.P1: 0xCF, hwio.SB: 0x00, hwio.SC: 0x7E, hwio.TIMA: 0x00, hwio.TMA: 0x00,
     hwio.TAC: 0xF8, hwio.IF: 0xE1,
-    0xFF10: 0x80, 0xFF11: 0xBF, 0xFF12: 0xF3, 0xFF13: 0xFF, 0xFF14: 0xBF,
-    0xFF16: 0x3F, 0xFF17: 0x00, 0xFF18: 0xFF, 0xFF19: 0xBF,
-    0xFF1A: 0x7F, 0xFF1B: 0xFF, 0xFF1C: 0x9F, 0xFF1D: 0xFF, 0xFF1E: 0xBF,
-    0xFF20: 0xFF, 0xFF21: 0x00, 0xFF22: 0x00, 0xFF23: 0xBF,
-    0xFF24: 0x77, 0xFF25: 0xF3, 0xFF26: 0xF1,
+    hwio.NR10: 0x80, hwio.NR11: 0xBF, hwio.NR12: 0xF3, hwio.NR13: 0xFF, hwio.NR14: 0xBF,
+    hwio.NR21: 0x3F, hwio.NR22: 0x00, hwio.NR23: 0xFF, hwio.NR24: 0xBF,
+    hwio.NR30: 0x7F, hwio.NR31: 0xFF, hwio.NR32: 0x9F, hwio.NR33: 0xFF, hwio.NR34: 0xBF,
+    hwio.NR41: 0xFF, hwio.NR42: 0x00, hwio.NR43: 0x00, hwio.NR44: 0xBF,
+    hwio.NR50: 0x77, hwio.NR51: 0xF3, hwio.NR52: 0xF1,
     hwio.LCDC: 0x91, hwio.STAT: 0x85, hwio.SCY: 0x00, hwio.SCX: 0x00, hwio.LY: 0x00,
     hwio.LYC: 0x00, hwio.DMA: 0xFF, hwio.BGP: 0xFC, hwio.OBP0: 0xFF, hwio.OBP1: 0xFF,
     hwio.WY: 0x00, hwio.WX: 0x00,
@@ -58,6 +73,8 @@ class GameBoy:
         self.rom = bytes(rom)
         self.boot_rom = boot_rom
         self.state = new_state()
+        self._audio_wanted = False
+        self._audio_spill: list[np.ndarray] = []
         self.reset(eager=eager)
 
     @classmethod
@@ -76,6 +93,7 @@ class GameBoy:
 
     def reset(self, *, eager: bool = False):
         """Power on: into the user's boot ROM, or straight to $0100 as the DMG boot ROM leaves it."""
+        kept = self._battery_memory()
         self.state[0] = np.zeros((), STATE)
         s = self.state[0]
         rom = np.frombuffer(self.rom, np.uint8)
@@ -86,11 +104,12 @@ class GameBoy:
             # A short image repeats, as the unconnected address lines would make it.
             reps = -(-size // len(rom))
             s["rom"][:size] = np.tile(rom, reps)[:size]
-        s["mbc"] = SUPPORTED_MAPPERS[self.header.mapper]
-        s["ram_size"] = self.header.ram_size if self.header.has_ram else 0
+        self._setup_cartridge(kept)
         s["eager"] = 1 if eager else 0
         s["event_mask"] = hwio.EV_BREAKPOINT | hwio.EV_ILLEGAL
         s["render"] = 1
+        s["audio_enabled"] = 1 if self._audio_wanted else 0
+        self._audio_spill = []
         s["io_unused"][:] = io_unused_bits()
         reset_cartridge(self.state)
         if self.boot_rom is not None:
@@ -121,6 +140,12 @@ class GameBoy:
         s["ppu_dot"] = 400
         s["stat_line"] = 1
         s["io"][hwio.BOOT - hwio.IO_BASE] = 1
+        # The boot chime leaves channel 1 on, its envelope run down to volume 0,
+        # its length counter loaded from NR11 = $80 (64).
+        s["ch_on"][0] = 1
+        s["ch_length"][0] = 64
+        freq = ((DMG_IO_AFTER_BOOT[hwio.NR14] & 7) << 8) | DMG_IO_AFTER_BOOT[hwio.NR13]
+        s["ch_next"][0] = 4 * (2048 - freq)      # the pulse timer's period
 
     # -- running ---------------------------------------------------------------
 
@@ -131,10 +156,30 @@ class GameBoy:
 
     def run_cycles(self, cycles: int) -> int:
         """Run for about ``cycles`` T-cycles or until a masked event; returns the events."""
-        return int(run(self.state, self.clock + int(cycles), NO_STEP_LIMIT))
+        return self.run_until(self.clock + int(cycles))
 
     def run_until(self, clock: int) -> int:
-        return int(run(self.state, int(clock), NO_STEP_LIMIT))
+        """Run until the clock reaches ``clock`` or a masked event; returns the events.
+
+        With audio on, the APU's ring is emptied into a Python-side queue
+        whenever it is nearly full (EV_AUDIO), and the run goes on.
+        """
+        s = self.state[0]
+        user_mask = int(s["event_mask"])
+        if not s["audio_enabled"] or user_mask & hwio.EV_AUDIO:
+            return int(run(self.state, int(clock), NO_STEP_LIMIT))
+        s["event_mask"] = user_mask | hwio.EV_AUDIO
+        try:
+            while True:
+                events = int(run(self.state, int(clock), NO_STEP_LIMIT))
+                if not events & hwio.EV_AUDIO:
+                    return events
+                self._spill_samples()
+                events &= ~hwio.EV_AUDIO
+                if events & user_mask or self.clock >= clock:
+                    return events
+        finally:
+            s["event_mask"] = user_mask
 
     def run_frames(self, frames: int = 1) -> int:
         events = 0
@@ -159,6 +204,15 @@ class GameBoy:
     @event_mask.setter
     def event_mask(self, mask: int):
         self.state[0]["event_mask"] = mask
+
+    @property
+    def render(self) -> bool:
+        """Whether the PPU draws pixels (off: timing only, for speed)."""
+        return bool(self.state[0]["render"])
+
+    @render.setter
+    def render(self, on: bool):
+        self.state[0]["render"] = 1 if on else 0
 
     @property
     def break_on_ld_b_b(self) -> bool:
@@ -242,6 +296,163 @@ class GameBoy:
         if before & ~after:
             s["io"][hwio.IF - hwio.IO_BASE] |= hwio.INT_JOYPAD
 
+    # -- cartridge -----------------------------------------------------------
+
+    def _setup_cartridge(self, kept):
+        """Tell the core which controller and extras the cartridge has; restore ``kept``."""
+        s = self.state[0]
+        header = self.header
+        s["mbc"] = SUPPORTED_MAPPERS[header.mapper]
+        if header.mapper == "mbc2":
+            s["ram_size"] = MBC2_RAM_SIZE
+        else:
+            s["ram_size"] = header.ram_size if header.has_ram else 0
+        s["has_rtc"] = header.has_rtc
+        s["has_rumble"] = header.has_rumble
+        s["mbc1_multicart"] = is_mbc1_multicart(self.rom, header)
+        if kept is not None:
+            for name in ("eram", "rtc", "rtc_latched", "rtc_cycles"):
+                s[name] = kept[name]
+            s["rtc_clock"] = s["clock"] - kept["rtc_behind"]
+
+    def _battery_memory(self):
+        """What a battery keeps through a power cycle (RAM and clock), or None."""
+        if not self.header.has_battery:
+            return None
+        s = self.state[0]
+        kept = {name: s[name].copy() for name in ("eram", "rtc", "rtc_latched", "rtc_cycles")}
+        kept["rtc_behind"] = int(s["clock"]) - int(s["rtc_clock"])
+        return kept
+
+    @property
+    def has_battery(self) -> bool:
+        """The cartridge keeps RAM or a clock while switched off: it has a save file."""
+        return self.header.has_battery and (len(self.cart_ram) > 0 or self.header.has_rtc)
+
+    @property
+    def save_sizes(self) -> tuple:
+        """The save file sizes load_ram accepts: the RAM, and RAM plus a clock footer."""
+        ram = len(self.cart_ram)
+        if self.header.has_rtc:
+            return (ram,) + tuple(ram + size for size in RTC_FOOTER_SIZES)
+        return (ram,)
+
+    def take_save_changes(self) -> bool:
+        """Whether the game changed battery-backed memory since the last call (clears it)."""
+        s = self.state[0]
+        changed = bool(s["eram_dirty"])
+        s["eram_dirty"] = 0
+        return changed
+
+    @property
+    def rumble(self) -> bool:
+        """The rumble motor is on; run() raises EV_RUMBLE whenever it switches."""
+        return bool(self.state[0]["rumble"])
+
+    def save_ram(self, now: float | None = None) -> bytes:
+        """The battery-backed memory as a save file holds it.
+
+        The RAM, then for an MBC3 with a clock the 48-byte clock footer
+        (gbemu.saves) stamped with UNIX time ``now`` (default: the time now).
+        The clock registers are stored as they stood at the stamped time.
+        """
+        s = self.state[0]
+        data = bytes(self.cart_ram)
+        if not self.header.has_rtc:
+            return data
+        now = time.time() if now is None else float(now)
+        stamp = now
+        if not s["rtc"][4] & RTC_HALT:
+            # The counters were last brought up to date this many seconds of
+            # emulated time ago, plus the part of a second they had counted.
+            behind = int(s["clock"]) - int(s["rtc_clock"]) + int(s["rtc_cycles"])
+            stamp = now - behind / CLOCK_HZ
+        return data + pack_rtc_footer([int(v) for v in s["rtc"]],
+                                      [int(v) for v in s["rtc_latched"]], round(stamp))
+
+    def load_ram(self, data: bytes, now: float | None = None):
+        """Load battery-backed memory from a save file's contents (save_ram's layout).
+
+        A clock footer's time passes: the clock runs on from its stamp to ``now``
+        (UNIX time, default the time now) unless it was halted. Raises ValueError
+        when the size is none of ``save_sizes``.
+        """
+        if len(data) not in self.save_sizes:
+            sizes = " or ".join(str(size) for size in self.save_sizes)
+            raise ValueError(f"{len(data)} bytes, expected {sizes}")
+        s = self.state[0]
+        ram = len(self.cart_ram)
+        cells = np.frombuffer(bytes(data[:ram]), np.uint8)
+        if self.header.mapper == "mbc2":
+            cells = cells & 0x0F
+        s["eram"][:ram] = cells
+        if len(data) > ram:
+            current, latched, stamp = unpack_rtc_footer(bytes(data[ram:]))
+            s["rtc"][:] = [value & mask for value, mask in zip(current, RTC_MASKS)]
+            s["rtc_latched"][:] = [value & mask for value, mask in zip(latched, RTC_MASKS)]
+            now = time.time() if now is None else float(now)
+            offline = min(max(int(now - stamp), 0), MAX_OFFLINE_SECONDS)
+            s["rtc_cycles"] = 0
+            s["rtc_clock"] = int(s["clock"]) - offline * CLOCK_HZ
+
+    # -- sound -------------------------------------------------------------
+
+    audio_rate = AUDIO_RATE
+    """Samples per second of read_samples() (65,536: one per 64 T-cycles)."""
+
+    @property
+    def audio_enabled(self) -> bool:
+        """Whether the APU mixes samples. Off (the default), registers and timing
+        still run but nothing is mixed, which is faster."""
+        return bool(self.state[0]["audio_enabled"])
+
+    @audio_enabled.setter
+    def audio_enabled(self, on: bool):
+        s = self.state[0]
+        on = bool(on)
+        if on == bool(s["audio_enabled"]):
+            return
+        if on:
+            # Reading a sound register brings the APU up to the CPU's clock, so
+            # the first samples start now.
+            self.read_io(hwio.NR52)
+            s["audio_acc"][:] = 0
+            s["audio_read"] = s["audio_write"]
+        else:
+            self.sync()
+            self._spill_samples()
+        s["audio_enabled"] = 1 if on else 0
+        self._audio_wanted = on
+
+    def read_samples(self) -> np.ndarray:
+        """The samples mixed since the last call: int16, shape (n, 2), left and right,
+        at ``audio_rate``. Empty while audio is off. The hardware's DC offset is
+        still in them (gbemu.audio removes it, as the Game Boy's output capacitor does)."""
+        if self.audio_enabled:
+            self.sync()
+            self._spill_samples()
+        chunks, self._audio_spill = self._audio_spill, []
+        if not chunks:
+            return np.zeros((0, 2), np.int16)
+        return np.concatenate(chunks)
+
+    def _spill_samples(self):
+        """Move the APU ring's new samples into the Python-side queue."""
+        s = self.state[0]
+        written = int(s["audio_write"])
+        start = max(int(s["audio_read"]), written - len(s["audio_buf"]))  # older: overwritten
+        if written > start:
+            ring = s["audio_buf"]
+            first, last = start % len(ring), written % len(ring)
+            if first < last:
+                self._audio_spill.append(ring[first:last].copy())
+            else:
+                self._audio_spill.append(np.concatenate([ring[first:], ring[:last]]))
+            limit = AUDIO_QUEUE_SECONDS * AUDIO_RATE
+            while sum(len(chunk) for chunk in self._audio_spill) > limit:
+                self._audio_spill.pop(0)   # nobody is reading: keep the latest only
+        s["audio_read"] = written
+
     # -- state -------------------------------------------------------------
 
     def save_state(self) -> bytes:
@@ -251,6 +462,13 @@ class GameBoy:
         if len(data) != STATE.itemsize:
             raise ValueError(f"state is {len(data)} bytes, expected {STATE.itemsize}")
         self.state[:] = np.frombuffer(data, STATE)
+
+
+def is_mbc1_multicart(rom: bytes, header: Header) -> bool:
+    """An MBC1M multicart: a 1 MiB MBC1 ROM whose bank $10 starts a second game (logo included)."""
+    logo = MBC1M_SECOND_GAME + 0x104
+    return (header.mapper == "mbc1" and header.rom_size == MBC1M_ROM_SIZE
+            and rom[logo:logo + len(NINTENDO_LOGO)] == NINTENDO_LOGO)
 
 
 def io_unused_bits() -> np.ndarray:

@@ -15,19 +15,19 @@ from numba import njit
 from gbemu.core.hwio import (
     IO_BASE, HRAM_START, IE_ADDR, VRAM_START, ERAM_START, WRAM_START, OAM_START,
     UNUSABLE_START, P1, SB, SC, DIV, TIMA, TMA, TAC, IF, LCDC, STAT, LY, LYC, DMA,
-    BOOT, NR52, EV_SERIAL,
+    BOOT, SOUND_START, WAVE_END, EV_SERIAL, INT_JOYPAD,
 )
 from gbemu.core.timer import timer_sync, timer_next_event, timer_write
 from gbemu.core.ppu import (
     ppu_sync, ppu_next_event, update_stat, lcdc_write, vram_blocked, oam_blocked,
 )
 from gbemu.core.cart import cart_write, cart_ram_read, cart_ram_write
+from gbemu.core.apu import apu_sync, apu_next_event, apu_read, apu_write
 from gbemu.core.state import SERIAL_LOG_SIZE
 
 R_P1 = P1 - IO_BASE
 R_SB = SB - IO_BASE
 R_IF = IF - IO_BASE
-R_NR52 = NR52 - IO_BASE
 R_DMA = DMA - IO_BASE
 
 DMA_BYTES = 160
@@ -45,7 +45,7 @@ def schedule(s):
     if s.eager:
         s.next_event = 0
         return
-    soonest = min(timer_next_event(s), ppu_next_event(s))
+    soonest = min(timer_next_event(s), ppu_next_event(s), apu_next_event(s))
     if s.dma_active:
         soonest = min(soonest, s.dma_until + 4)
         if s.dma_copy_at:
@@ -55,9 +55,15 @@ def schedule(s):
 
 @njit
 def sync(s):
-    """Bring every unit up to s.clock."""
+    """Bring every unit up to s.clock.
+
+    The APU only while it generates samples: with audio off it catches up
+    when a sound register or DIV is touched, which is all the CPU can see.
+    """
     timer_sync(s)
     ppu_sync(s)
+    if s.audio_enabled:
+        apu_sync(s)
     if s.dma_copy_at and s.clock >= s.dma_copy_at:
         dma_copy(s)
     if s.dma_active and s.clock > s.dma_until:
@@ -88,8 +94,8 @@ def io_peek(s, addr):
         return 0xC0 | select | lines
     if addr == DIV:
         return (s.sys_counter >> 8) & 0xFF
-    if addr == NR52:
-        return np.int64(s.io[R_NR52]) | 0x70
+    if SOUND_START <= addr < WAVE_END:
+        return apu_read(s, addr)
     return np.int64(s.io[reg]) | np.int64(s.io_unused[reg])
 
 
@@ -154,7 +160,7 @@ def read_special(s, addr):
         return np.int64(s.flat[addr])
     if addr >= IO_BASE and addr < HRAM_START:
         sync(s)
-    elif dma_blocks(s, addr) or ppu_blocks(s, addr, False):
+    elif dma_blocks(s, addr) or ppu_blocks(s, addr, np.int64(0)):
         return np.int64(0xFF)
     return peek(s, addr)
 
@@ -209,7 +215,12 @@ def io_write(s, addr, value):
     sync(s)
     reg = addr - IO_BASE
     if addr == P1:
+        # Selecting a row whose button is held pulls an input line low: that
+        # falling edge requests the joypad interrupt, as a press does.
+        before = io_peek(s, P1) & 0x0F
         s.io[R_P1] = value & 0x30
+        if before & ~io_peek(s, P1) & 0x0F:
+            s.io[R_IF] = s.io[R_IF] | INT_JOYPAD
     elif addr == SB:
         s.io[R_SB] = value
     elif addr == SC:
@@ -240,9 +251,8 @@ def io_write(s, addr, value):
         if value:
             s.boot_mapped = 0
             update_bus_special(s)
-    elif addr == NR52:
-        # Only the power bit is writable; switching off silences every channel.
-        s.io[R_NR52] = (np.int64(s.io[R_NR52]) & 0x0F) | (value & 0x80) if value & 0x80 else 0
+    elif SOUND_START <= addr < WAVE_END:
+        apu_write(s, addr, value)
     else:
         s.io[reg] = value
     schedule(s)
@@ -286,6 +296,6 @@ def write(s, addr, value):
             return
     elif dma_blocks(s, addr) and not s.flat_bus:
         return
-    if not s.flat_bus and ppu_blocks(s, addr, True):
+    if not s.flat_bus and ppu_blocks(s, addr, np.int64(1)):
         return
     poke(s, addr, value)

@@ -30,9 +30,31 @@ TIMA = 0xFF05  # timer counter
 TMA = 0xFF06   # timer modulo, reloaded into TIMA on overflow
 TAC = 0xFF07   # timer control: bit 2 enable, bits 1-0 clock select
 IF = 0xFF0F    # interrupt flags
-NR10 = 0xFF10  # sound registers NR10..NR52 and wave RAM follow (APU issue)
-NR52 = 0xFF26
-WAVE_START = 0xFF30
+# Sound: channel 1 (pulse with sweep), 2 (pulse), 3 (wave), 4 (noise), then control.
+NR10 = 0xFF10  # ch1 sweep: bits 6-4 pace, 3 direction (1 = down), 2-0 step
+NR11 = 0xFF11  # ch1 bits 7-6 duty, 5-0 length (write-only)
+NR12 = 0xFF12  # ch1 envelope: bits 7-4 initial volume, 3 direction (1 = up), 2-0 pace
+NR13 = 0xFF13  # ch1 period low 8 bits (write-only)
+NR14 = 0xFF14  # ch1 bit 7 trigger, 6 length enable, 2-0 period high bits
+NR21 = 0xFF16  # ch2 duty and length, as NR11
+NR22 = 0xFF17  # ch2 envelope, as NR12
+NR23 = 0xFF18  # ch2 period low
+NR24 = 0xFF19  # ch2 control, as NR14
+NR30 = 0xFF1A  # ch3 bit 7: DAC on
+NR31 = 0xFF1B  # ch3 length (8 bits, write-only)
+NR32 = 0xFF1C  # ch3 output level: bits 6-5 (0 mute, 1 full, 2 half, 3 quarter)
+NR33 = 0xFF1D  # ch3 period low
+NR34 = 0xFF1E  # ch3 control, as NR14
+NR41 = 0xFF20  # ch4 length (bits 5-0, write-only)
+NR42 = 0xFF21  # ch4 envelope, as NR12
+NR43 = 0xFF22  # ch4 bits 7-4 clock shift, 3 LFSR width (1 = 7 bits), 2-0 clock divider
+NR44 = 0xFF23  # ch4 bit 7 trigger, 6 length enable
+NR50 = 0xFF24  # master volume: bits 6-4 left, 2-0 right (bits 7 and 3: VIN, unused)
+NR51 = 0xFF25  # panning: bits 7-4 channels 4-1 to the left, bits 3-0 to the right
+NR52 = 0xFF26  # bit 7 APU power (R/W); bits 3-0 channels 4-1 on (read-only)
+WAVE_START = 0xFF30  # wave RAM: 16 bytes, 32 4-bit samples, high nibble first
+WAVE_END = 0xFF40
+SOUND_START = NR10   # $FF10-$FF3F: everything the APU owns
 LCDC = 0xFF40  # LCD control
 STAT = 0xFF41  # LCD status: bits 6-3 interrupt sources, 2 LY=LYC, 1-0 mode
 SCY = 0xFF42
@@ -76,13 +98,17 @@ EV_FRAME = 0x01        # the PPU entered VBlank: a frame is complete
 EV_BREAKPOINT = 0x02   # LD B,B executed (software breakpoint) or a debugger breakpoint
 EV_ILLEGAL = 0x04      # an unused opcode locked the CPU
 EV_SERIAL = 0x08       # a byte was sent on the link port
-EV_AUDIO = 0x10        # the audio ring buffer is full
+EV_AUDIO = 0x10        # the audio sample ring buffer is nearly full: drain it
 EV_TARGET = 0x20       # the cycle target was reached
 EV_STOP = 0x40         # STOP executed
+EV_RUMBLE = 0x80       # the cartridge's rumble motor was switched on or off
 
 # Cartridge mapper kinds, as stored in the record's mbc field.
 MBC_NONE = 0
 MBC_1 = 1
+MBC_2 = 2
+MBC_3 = 3
+MBC_5 = 5
 
 # Bits read back as 1 in registers that do not use all eight bits.
 IO_UNUSED_BITS = (
@@ -92,7 +118,13 @@ IO_UNUSED_BITS = (
 # Names for the debugger and logs, in address order.
 IO_NAMES = {
     P1: "P1", SB: "SB", SC: "SC", DIV: "DIV", TIMA: "TIMA", TMA: "TMA", TAC: "TAC",
-    IF: "IF", LCDC: "LCDC", STAT: "STAT", SCY: "SCY", SCX: "SCX", LY: "LY", LYC: "LYC",
+    IF: "IF",
+    NR10: "NR10", NR11: "NR11", NR12: "NR12", NR13: "NR13", NR14: "NR14",
+    NR21: "NR21", NR22: "NR22", NR23: "NR23", NR24: "NR24",
+    NR30: "NR30", NR31: "NR31", NR32: "NR32", NR33: "NR33", NR34: "NR34",
+    NR41: "NR41", NR42: "NR42", NR43: "NR43", NR44: "NR44",
+    NR50: "NR50", NR51: "NR51", NR52: "NR52",
+    LCDC: "LCDC", STAT: "STAT", SCY: "SCY", SCX: "SCX", LY: "LY", LYC: "LYC",
     DMA: "DMA", BGP: "BGP", OBP0: "OBP0", OBP1: "OBP1", WY: "WY", WX: "WX",
     BOOT: "BOOT", IE_ADDR: "IE",
 }

@@ -14,6 +14,7 @@ import numpy as np
 ROM_MAX = 8 * 1024 * 1024        # MBC5's largest cartridge
 ERAM_MAX = 128 * 1024            # MBC5's largest RAM
 SERIAL_LOG_SIZE = 8192           # bytes sent on the link port, kept for the test runner
+AUDIO_BUFFER_FRAMES = 16384      # stereo samples in the APU's ring (0.25 s at 65,536 Hz)
 
 # Register file layout: the SM83's 3-bit register code indexes r8 directly
 # (B C D E H L - A); slot 6, which the code uses for [HL], stores F.
@@ -69,6 +70,27 @@ STATE = np.dtype([
     ("line_objs", np.uint8, 10),    # their OAM indices, in drawing priority order
     ("line_bg", np.uint8, 160),     # BG/window colour numbers of the line (OBJ priority)
     ("line_obj", np.uint8, 160),    # winning object pixel: colour | palette bit 2 | behind-BG bit 3
+    # APU (gbemu/core/apu.py). Channel arrays: 0 pulse 1, 1 pulse 2, 2 wave, 3 noise.
+    ("apu_clock", np.int64),        # time the APU was last brought up to date
+    ("fs_step", np.int64),          # the frame sequencer step the next DIV tick runs, 0-7
+    ("ch_on", np.uint8, 4),         # channel running (NR52 bits 0-3)
+    ("ch_length", np.int64, 4),     # length counter: ticks left before the channel stops
+    ("ch_volume", np.int64, 4),     # envelope volume 0-15 (pulse, noise)
+    ("ch_env_timer", np.int64, 4),  # envelope ticks left before the next volume step
+    ("ch_pos", np.int64, 4),        # duty step 0-7 (pulse), sample index 0-31 (wave)
+    ("ch_next", np.int64, 4),       # time the channel's frequency timer next expires
+    ("lfsr", np.int64),             # noise shift register (15 bits)
+    ("sweep_freq", np.int64),       # channel 1 sweep's shadow frequency
+    ("sweep_timer", np.int64),      # sweep ticks left before the next sweep step
+    ("sweep_enabled", np.uint8),
+    ("sweep_negated", np.uint8),    # a subtraction was computed since the trigger
+    ("wave_sample", np.uint8),      # the wave channel's sample buffer: last byte read
+    ("wave_read_at", np.int64),     # time of the wave channel's last wave RAM read
+    ("audio_enabled", np.uint8),    # generate samples (off: registers and timing only)
+    ("audio_acc", np.int64, 2),     # left, right: level x T-cycles since the last sample
+    ("audio_write", np.int64),      # samples written to audio_buf since power on
+    ("audio_read", np.int64),       # samples taken out by Python
+    ("audio_buf", np.int16, (AUDIO_BUFFER_FRAMES, 2)),  # ring of stereo samples
     # OAM DMA: the bus is blocked for the CPU from dma_from to dma_until
     ("dma_active", np.uint8),
     ("dma_from", np.int64),
@@ -91,9 +113,18 @@ STATE = np.dtype([
     ("rom_size", np.int64),
     ("ram_size", np.int64),
     ("ram_enabled", np.uint8),
-    ("bank1", np.int64),            # MBC1 BANK1 register (5 bits)
-    ("bank2", np.int64),            # MBC1 BANK2 register (2 bits)
+    ("bank1", np.int64),            # ROM bank register: MBC1 BANK1, MBC2/3 ROMB, MBC5 ROMB1:0
+    ("bank2", np.int64),            # MBC1 BANK2, MBC3 RAM bank or RTC select, MBC5 RAMB
     ("bank_mode", np.uint8),
+    ("mbc1_multicart", np.uint8),   # MBC1M wiring: BANK2 shifted by 4, BANK1 4 bits
+    ("has_rtc", np.uint8),          # MBC3 with its real-time clock
+    ("has_rumble", np.uint8),       # MBC5 with a rumble motor on RAMB bit 3
+    ("rumble", np.uint8),           # the rumble motor is on
+    ("rtc", np.uint8, 5),           # MBC3 clock counters S M H DL DH, as they count
+    ("rtc_latched", np.uint8, 5),   # the copy the CPU reads, taken at the last latch
+    ("rtc_clock", np.int64),        # clock at which rtc was last brought up to date
+    ("rtc_cycles", np.int64),       # T-cycles counted toward the clock's next second
+    ("rtc_latch", np.uint8),        # the last value written to $6000-$7FFF
     ("rom0_offset", np.int64),      # ROM offset mapped at $0000
     ("romx_offset", np.int64),      # added to an address in $4000-$7FFF to index rom
     ("eram_offset", np.int64),

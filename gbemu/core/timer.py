@@ -8,7 +8,9 @@ interrupt is requested; a TIMA write in the first M-cycle cancels the reload,
 and in the reload M-cycle TIMA follows TMA.
 
 The serial port's internal 8192 Hz clock is a falling edge of counter bit 8,
-so it lives here too: one counter, every unit it clocks.
+so it lives here too: one counter, every unit it clocks. The APU's frame
+sequencer (bit 12) works its edges out from the counter itself (apu.py);
+only a jump of the counter is reported to it, from counter_write.
 
 Catch-up: the counter is brought up to date only when a register is touched
 or a predicted event (an overflow, the end of a transfer) falls due. Runs of
@@ -22,6 +24,7 @@ from gbemu.core.hwio import (
     IO_BASE, DIV, TIMA, TMA, TAC, IF, SB, SC, INT_TIMER, INT_SERIAL,
     TAC_ENABLE, SC_TRANSFER,
 )
+from gbemu.core.apu import apu_div_reset
 
 NEVER = np.int64(1) << 62
 
@@ -168,9 +171,15 @@ def timer_next_event(s):
 
 @njit
 def counter_write(s, new_counter, new_tac):
-    """Change the counter (a DIV write) or TAC; a falling edge ticks TIMA."""
+    """Change the counter (a DIV write) or TAC; a falling edge ticks TIMA.
+
+    The APU's frame sequencer counts falling edges of counter bit 12, so a
+    jump of the counter goes through apu_div_reset too.
+    """
     old_counter = s.sys_counter
     old_tac = np.int64(s.io[R_TAC])
+    if new_counter != old_counter:
+        apu_div_reset(s, old_counter, new_counter)
     if timer_signal(old_counter, old_tac) and not timer_signal(new_counter, new_tac):
         tima_increment(s)
     if s.serial_bits > 0:

@@ -1,0 +1,412 @@
+"""From the APU's samples to a sound device or a WAV file.
+
+The core mixes stereo int16 at 65,536 Hz (``GameBoy.read_samples``), with the
+DC offset the DMG's DACs put out. This module does what the hardware after
+the mixer and the host's audio path need:
+
+- ``HighPass``: the output capacitor of the DMG, a first-order high-pass
+  that drains the DC offset (a charge factor of 0.999958 per T-cycle, about
+  28 Hz), so silence is 0 and a DAC switching on or off is a short click.
+- ``Resampler``: 65,536 Hz to the device's rate through a polyphase
+  windowed-sinc low-pass (48 taps, Kaiser window), whose ratio can be nudged
+  from call to call, for rate control.
+- ``AudioPipeline``: the two together, with volume and clipping to int16.
+- ``AudioOutput``: plays through pygame's mixer, fed once per frame, and
+  holds its buffer level by nudging the resampling ratio (at most 0.5 %).
+- ``WavWriter``: a 16-bit stereo WAV file of what the game played.
+- ``feed_every_frame``: hooks sinks (AudioOutput, WavWriter) to a frontend.
+
+Nothing here prints; pygame is imported only by AudioOutput.
+"""
+
+from __future__ import annotations
+
+import time
+import wave
+from collections import deque
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+CLOCK_HZ = 4_194_304
+APU_RATE = 65_536                 # GameBoy.audio_rate
+CHARGE_PER_CYCLE = 0.999958       # the DMG output capacitor, per T-cycle
+DEFAULT_DEVICE_RATE = 48_000
+
+TAPS = 48                         # filter length in input samples
+PHASES = 1024                     # filter phases between two input samples
+KAISER_BETA = 8.0                 # about 80 dB of stopband attenuation
+CUTOFF_FRACTION = 0.90            # of the output's Nyquist frequency
+HIGH_PASS_BLOCK = 1024            # samples per closed-form high-pass block
+
+MIXER_BUFFER = 512                # samples per SDL mixing callback
+MAX_RATE_NUDGE = 0.005            # rate control changes the ratio by at most 0.5 %
+RATE_PROPORTIONAL = 0.005         # ratio change for a level error of one whole target
+RATE_INTEGRAL = 0.00005           # added to the standing correction per feed, same units
+
+
+class HighPass:
+    """The DMG's output capacitor: out = in - charge, charge drifting toward in.
+
+    Per sample: ``out[n] = in[n] - c[n-1]`` and ``c[n] = R c[n-1] + (1 - R) in[n]``
+    with ``R = 0.999958 ** (T-cycles per sample)``. Computed in closed form
+    over blocks with numpy, state carried across calls.
+    """
+
+    def __init__(self, rate: float = APU_RATE, channels: int = 2):
+        self.factor = CHARGE_PER_CYCLE ** (CLOCK_HZ / rate)
+        self.charge = np.zeros(channels)
+        block = np.arange(HIGH_PASS_BLOCK)
+        self._down = self.factor ** block                   # R^n
+        self._up = self.factor ** -block                    # R^-n
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        """Filter float samples of shape (n, channels); returns the same shape."""
+        out = np.empty_like(x, dtype=np.float64)
+        r = self.factor
+        for start in range(0, len(x), HIGH_PASS_BLOCK):
+            block = x[start:start + HIGH_PASS_BLOCK].astype(np.float64)
+            n = len(block)
+            down = self._down[:n, None]
+            sums = np.cumsum(block * self._up[:n, None], axis=0)
+            # c[k] for k = 0..n-1, from c[-1] = self.charge
+            charge = down * r * self.charge + (1 - r) * down * sums
+            previous = np.vstack([self.charge[None, :], charge[:-1]])
+            out[start:start + n] = block - previous
+            self.charge = charge[-1].copy()
+        return out
+
+
+class Resampler:
+    """Polyphase windowed-sinc resampler with a ratio that may change per call.
+
+    The low-pass cuts at 90 % of the lower Nyquist frequency; its 48 taps
+    with a Kaiser window (beta 8) keep what would fold back into the audible
+    band about 80 dB down. Coefficients come from a table of 1024 phases
+    between two input samples (the nearest is used: a timing error of at most
+    1/2048 sample, below -70 dB for a 5 kHz tone).
+    """
+
+    def __init__(self, in_rate: float = APU_RATE, out_rate: float = DEFAULT_DEVICE_RATE,
+                 channels: int = 2):
+        self.in_rate = float(in_rate)
+        self.out_rate = float(out_rate)
+        self.step = self.in_rate / self.out_rate       # input samples per output sample
+        cutoff = CUTOFF_FRACTION * 0.5 * min(self.in_rate, self.out_rate) / self.in_rate
+        half = TAPS // 2
+        offsets = np.arange(-half + 1, half + 1)      # taps relative to floor(position)
+        phases = np.arange(PHASES + 1) / PHASES
+        t = offsets[None, :] - phases[:, None]          # distance from the output point
+        window = np.i0(KAISER_BETA * np.sqrt(np.clip(1 - (t / half) ** 2, 0, None)))
+        table = 2 * cutoff * np.sinc(2 * cutoff * t) * window / np.i0(KAISER_BETA)
+        self.table = (table / table.sum(axis=1, keepdims=True)).astype(np.float32)
+        self.offsets = offsets
+        self.history = np.zeros((channels, TAPS), np.float32)
+        self.position = float(half - 1)                 # next output, in history's indices
+
+    def process(self, x: np.ndarray, nudge: float = 0.0) -> np.ndarray:
+        """Resample float samples (n, channels); ``nudge`` scales the ratio by 1 + nudge
+        (positive: fewer output samples)."""
+        buf = np.concatenate([self.history, np.asarray(x, np.float32).T], axis=1)
+        step = self.step * (1.0 + nudge)
+        last = buf.shape[1] - TAPS // 2 - 1             # highest usable floor(position)
+        count = max(0, int(np.floor((last + 1 - self.position) / step - 1e-9)) + 1)
+        if self.position > last:
+            count = 0
+        positions = self.position + step * np.arange(count)
+        base = np.floor(positions).astype(np.int64)
+        phase = np.rint((positions - base) * PHASES).astype(np.int64)
+        coefs = self.table[phase]
+        first = base + self.offsets[0]
+        out = np.empty((count, len(buf)))
+        for channel in range(len(buf)):
+            # Each output's TAPS inputs, as rows of a sliding window (one copy).
+            windows = sliding_window_view(buf[channel], TAPS)
+            out[:, channel] = np.einsum("nt,nt->n", coefs, windows[first])
+        self.position += step * count
+        keep = buf.shape[1] - TAPS
+        self.history = buf[:, keep:]
+        self.position -= keep
+        return out
+
+
+class AudioPipeline:
+    """APU samples in, int16 out: high-pass, resample (unless out_rate is the APU's
+    own), volume, clip."""
+
+    def __init__(self, out_rate: float = DEFAULT_DEVICE_RATE, volume: float = 1.0):
+        self.out_rate = out_rate
+        self.high_pass = HighPass(APU_RATE)
+        self.resampler = Resampler(APU_RATE, out_rate) if out_rate != APU_RATE else None
+        self.volume = volume
+        self.clipped = 0            # output samples that had to be clipped to int16
+
+    def process(self, samples: np.ndarray, nudge: float = 0.0) -> np.ndarray:
+        """int16 (n, 2) at 65,536 Hz to int16 (m, 2) at out_rate."""
+        if len(samples) == 0:
+            return np.zeros((0, 2), np.int16)
+        out = self.high_pass.process(samples)
+        if self.resampler is not None:
+            out = self.resampler.process(out, nudge)
+        out *= self.volume
+        over = np.abs(out) > 32767
+        if over.any():
+            self.clipped += int(over.any(axis=1).sum())
+            np.clip(out, -32768, 32767, out=out)
+        return np.round(out).astype(np.int16)
+
+
+class WavWriter:
+    """Writes what the game played to a 16-bit stereo WAV file.
+
+    ``rate=None`` keeps the APU's 65,536 Hz (no resampling); otherwise the
+    samples are resampled to ``rate``. Use as a context manager or call close().
+    """
+
+    def __init__(self, path, rate: int | None = DEFAULT_DEVICE_RATE, volume: float = 1.0):
+        self.rate = int(rate or APU_RATE)
+        self.pipeline = AudioPipeline(self.rate, volume)
+        self.frames_written = 0
+        self._stream = open(path, "wb")
+        self._file = wave.open(self._stream, "wb")
+        self._file.setnchannels(2)
+        self._file.setsampwidth(2)
+        self._file.setframerate(self.rate)
+
+    @property
+    def clipped(self) -> int:
+        """Samples that did not fit in 16 bits and were clipped."""
+        return self.pipeline.clipped
+
+    def write(self, samples: np.ndarray):
+        """Append APU samples (int16 (n, 2) at 65,536 Hz)."""
+        out = self.pipeline.process(samples)
+        self._file.writeframes(np.ascontiguousarray(out, "<i2").tobytes())
+        self.frames_written += len(out)
+
+    feed = write        # the sink interface AudioOutput also has
+
+    def close(self):
+        if self._file is not None:
+            self._file.close()
+            self._stream.close()
+            self._file = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class AudioOutput:
+    """Plays the emulator's sound through pygame's mixer.
+
+    Call ``start()`` once, then ``feed(gb.read_samples())`` once per emulated
+    frame, and ``stop()`` at the end; ``volume`` (0..1) and ``muted`` can be
+    set at any time. Resampled samples wait in a FIFO; whenever the mixer's
+    queue slot on our reserved channel is free, everything waiting goes to
+    it as one Sound once half of ``target`` is waiting, so most of the buffer
+    sits in the mixer, safe from a late frame. Playing starts (and restarts
+    after an underrun) once ``target`` samples (80 ms) are waiting.
+
+    ``level`` counts the output samples not yet heard. Rate control: each
+    feed nudges the resampling ratio, proportionally and with a slow
+    integral, by at most 0.5 %, to hold ``level`` at ``target``; so a
+    frontend paced at 60 Hz instead of 59.73 Hz, or a device clock a little
+    off, neither starves nor floods the buffer. If the level still runs far
+    over (fast-forward), the oldest waiting samples are dropped.
+    """
+
+    def __init__(self, rate: int = DEFAULT_DEVICE_RATE, target_ms: float = 80.0,
+                 volume: float = 1.0, mixer_buffer: int = MIXER_BUFFER):
+        self.requested_rate = rate
+        self.mixer_buffer = mixer_buffer
+        self.target_ms = target_ms
+        self._volume = min(max(float(volume), 0.0), 1.0)
+        self._muted = False
+        self.rate = rate
+        self.target = int(rate * target_ms / 1000)
+        self.pipeline = None
+        self.channel = None
+        self.fifo = deque()
+        self.fifo_len = 0
+        self.nudge = 0.0
+        self._integral = 0.0
+        self.underruns = 0          # times the mixer ran out of samples
+        self.dropped = 0            # output samples dropped because the level ran far over
+        self._playing_len = 0
+        self._playing_since = 0.0
+        self._queued_len = 0
+        self._last_look = 0.0
+        self.handed = 0             # output samples given to the mixer so far
+
+    # -- lifetime --------------------------------------------------------------
+
+    def start(self):
+        """Open the audio device (pygame.mixer, 16-bit stereo) and reserve a channel.
+
+        Raises pygame.error when there is no audio device."""
+        import pygame
+
+        if pygame.mixer.get_init() is None:
+            pygame.mixer.init(self.requested_rate, -16, 2, self.mixer_buffer)
+        rate, size, channels = pygame.mixer.get_init()
+        if size != -16 or channels != 2:
+            pygame.mixer.quit()
+            pygame.mixer.init(self.requested_rate, -16, 2, self.mixer_buffer)
+            rate, size, channels = pygame.mixer.get_init()
+        self.rate = rate
+        self.target = int(rate * self.target_ms / 1000)
+        self.pipeline = AudioPipeline(rate, 1.0)
+        pygame.mixer.set_reserved(1)
+        self.channel = pygame.mixer.Channel(0)
+        self._pygame = pygame
+        self._apply_volume()
+
+    def stop(self):
+        """Stop playing and close the mixer."""
+        if self.channel is not None:
+            self.channel.stop()
+            self.channel = None
+            self._pygame.mixer.quit()
+        self.fifo.clear()
+        self.fifo_len = 0
+
+    # -- volume ------------------------------------------------------------------
+
+    @property
+    def volume(self) -> float:
+        return self._volume
+
+    @volume.setter
+    def volume(self, value: float):
+        self._volume = min(max(float(value), 0.0), 1.0)
+        self._apply_volume()
+
+    @property
+    def muted(self) -> bool:
+        return self._muted
+
+    @muted.setter
+    def muted(self, on: bool):
+        self._muted = bool(on)
+        self._apply_volume()
+
+    def _apply_volume(self):
+        if self.channel is not None:
+            self.channel.set_volume(0.0 if self._muted else self._volume)
+
+    # -- feeding -------------------------------------------------------------------
+
+    @property
+    def level(self) -> int:
+        """Output samples not yet heard: waiting, queued, and left of the one playing."""
+        return self.fifo_len + self._queued_len + self._playing_left()
+
+    def feed(self, samples: np.ndarray):
+        """Take APU samples (int16 (n, 2) at 65,536 Hz, one frame's) and play them."""
+        if self.pipeline is None:
+            raise RuntimeError("AudioOutput.feed() before start()")
+        self._track_mixer()
+        if self.channel.get_busy():
+            # Proportional-integral control of the level through the ratio.
+            error = (self.level - self.target) / self.target
+            self._integral = _clamp(self._integral + RATE_INTEGRAL * error)
+            self.nudge = _clamp(RATE_PROPORTIONAL * error + self._integral)
+        out = self.pipeline.process(samples, self.nudge)
+        if len(out):
+            self.fifo.append(out)
+            self.fifo_len += len(out)
+        if self.level > 4 * self.target:
+            self._drop(self.level - self.target)
+        self._pump()
+
+    def _playing_left(self) -> int:
+        if not self._playing_len:
+            return 0
+        heard = (time.perf_counter() - self._playing_since) * self.rate
+        return int(min(max(self._playing_len - heard, 0), self._playing_len))
+
+    def _track_mixer(self):
+        """Notice what the mixer has started or finished since the last look."""
+        now = time.perf_counter()
+        if not self.channel.get_busy():
+            if self.channel.get_queue() is not None:
+                return      # between two Sounds: the mixer is starting the queued one
+            if self._playing_len or self._queued_len:
+                self.underruns += 1
+            self._playing_len = 0
+            self._queued_len = 0
+        elif self._queued_len and self.channel.get_queue() is None:
+            # The queued Sound has begun: when the one before it ended by our
+            # clock, but certainly between the last look and now. Keeping it in
+            # that span stops the device's clock and ours drifting apart.
+            ended = self._playing_since + self._playing_len / self.rate
+            self._playing_len = self._queued_len
+            self._playing_since = min(max(ended, self._last_look), now)
+            self._queued_len = 0
+        self._last_look = now
+
+    def _take(self, count: int) -> np.ndarray:
+        parts = []
+        while count > 0 and self.fifo:
+            head = self.fifo[0]
+            if len(head) <= count:
+                parts.append(self.fifo.popleft())
+                count -= len(head)
+            else:
+                parts.append(head[:count])
+                self.fifo[0] = head[count:]
+                count = 0
+        taken = np.concatenate(parts) if parts else np.zeros((0, 2), np.int16)
+        self.fifo_len -= len(taken)
+        return taken
+
+    def _drop(self, count: int):
+        self.dropped += len(self._take(min(count, self.fifo_len)))
+
+    def _pump(self):
+        """Start playing once the FIFO holds ``target``; then, whenever the queue
+        slot is free and half a target is waiting, queue it all.
+
+        A queued Sound is never shorter than half the target, so when it starts
+        there is that long to notice and queue the next one.
+        """
+        sound_of = self._pygame.mixer.Sound
+        if not self.channel.get_busy():
+            if self.fifo_len < self.target or self.channel.get_queue() is not None:
+                return
+            data = self._take(self.fifo_len)
+            self.channel.play(sound_of(buffer=np.ascontiguousarray(data).tobytes()))
+            self.handed += len(data)
+            self._playing_len = len(data)
+            self._playing_since = time.perf_counter()
+            self._queued_len = 0
+        elif self.channel.get_queue() is None and self.fifo_len >= self.target // 2:
+            data = self._take(self.fifo_len)
+            self.channel.queue(sound_of(buffer=np.ascontiguousarray(data).tobytes()))
+            self.handed += len(data)
+            self._queued_len = len(data)
+
+
+def _clamp(nudge: float) -> float:
+    return min(max(nudge, -MAX_RATE_NUDGE), MAX_RATE_NUDGE)
+
+
+def feed_every_frame(frontend, gb, *sinks):
+    """Switch ``gb``'s sound on and hand each frame's samples to every sink.
+
+    A sink is anything with ``feed(samples)``: an AudioOutput, a WavWriter.
+    Uses the frontend's ``on_frame`` hook, so the samples are read once, in
+    one place, whatever the sinks.
+    """
+    gb.audio_enabled = True
+
+    def feed():
+        samples = gb.read_samples()
+        for sink in sinks:
+            sink.feed(samples)
+
+    frontend.on_frame(feed)
+    return feed
