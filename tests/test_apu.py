@@ -394,7 +394,9 @@ def test_tobu_tobu_girl_title_music(tmp_path, rom_root):
     if not rom.is_file():
         pytest.skip(f"{rom} not found")
     out = tmp_path / "tobu.wav"
-    assert cli.main(["run", str(rom), "--headless", "--seconds", "20", "--wav", str(out)]) == 0
+    # The battery save goes to tmp_path: the shared ROM folder is not ours to write in.
+    assert cli.main(["run", str(rom), "--headless", "--seconds", "20", "--wav", str(out),
+                     "--save-dir", str(tmp_path)]) == 0
     with wave.open(str(out)) as result:
         rate = result.getframerate()
         data = np.frombuffer(result.readframes(result.getnframes()), np.int16)

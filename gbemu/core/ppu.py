@@ -133,6 +133,11 @@ def update_stat(s):
                 line = 1
             if s.ppu_line == VISIBLE_LINES and s.ppu_dot == 0:
                 line = 1
+    else:
+        # With the LCD off the comparison clock stops: the LY=LYC bit keeps its
+        # last value whatever LYC becomes, and the interrupt line holds its level.
+        stat |= np.int64(s.io[R_STAT]) & STAT_LYC_EQUAL
+        line = s.stat_line
     s.io[R_STAT] = stat | 0x80
     if line and not s.stat_line:
         s.io[R_IF] = s.io[R_IF] | INT_STAT
