@@ -31,20 +31,17 @@ as frames x 70,224 T-cycles, and gbemu runs exactly that many T-cycles.
 from __future__ import annotations
 
 import argparse
-import io
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
-import warnings
-from importlib import metadata
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-CLOCK_HZ = 4_194_304
-FRAME_CYCLES = 70_224
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import (  # noqa: E402  (what the benchmark scripts share)
+    CLOCK_HZ, FRAME_CYCLES, add_rom_arguments, boot_pyboy, default_rom_root, environment,
+    find_roms, import_gbemu, import_pyboy,
+)
+
 EV_ILLEGAL = 0x04  # gbemu.core.hwio.EV_ILLEGAL: an unused opcode locked the CPU
 
 DEFAULT_ROMS = (
@@ -55,22 +52,10 @@ DEFAULT_ROMS = (
 )
 
 
-def default_rom_root() -> Path:
-    env = os.environ.get("GBEMU_TEST_ROMS")
-    if env:
-        return Path(env)
-    return (REPO_ROOT.parent / "shared" / "roms").resolve()
-
-
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         description="Emulated seconds per wall second, gbemu against PyBoy.")
-    parser.add_argument("roms", nargs="*", metavar="ROM",
-                        help="ROM paths, absolute or relative to --rom-root "
-                             f"(default: {', '.join(DEFAULT_ROMS)})")
-    parser.add_argument("--rom-root", type=Path, default=None,
-                        help="folder the ROM paths are relative to "
-                             "(default: $GBEMU_TEST_ROMS, else ../shared/roms)")
+    add_rom_arguments(parser, DEFAULT_ROMS)
     parser.add_argument("--seconds", type=float, default=30.0,
                         help="emulated seconds per ROM and run (default 30)")
     parser.add_argument("--repeat", type=int, default=3,
@@ -86,27 +71,6 @@ def parse_args(argv):
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     return args
-
-
-def import_pyboy():
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pysdl2-dll announces itself with a warning
-            from pyboy import PyBoy
-    except ImportError:
-        print("PyBoy is not installed. Install the benchmark extra from the repository root:\n"
-              "    pip install -e '.[bench]'", file=sys.stderr)
-        sys.exit(2)
-    return PyBoy
-
-
-def import_gbemu():
-    try:
-        import gbemu
-    except ImportError:
-        sys.path.insert(0, str(REPO_ROOT))  # running from a checkout without installing
-        import gbemu
-    return gbemu
 
 
 # -- gbemu -------------------------------------------------------------------------------
@@ -143,23 +107,6 @@ def time_gbemu(gbemu, rom: Path, frames: int, render: bool) -> tuple[float, str]
 
 # -- PyBoy -------------------------------------------------------------------------------
 
-def boot_pyboy(PyBoy, rom_bytes: bytes):
-    """A PyBoy that has just left its boot ROM at $0100, and the frames that took."""
-    pb = PyBoy(io.BytesIO(rom_bytes), window="null", sound_emulated=False, cgb=False,
-               log_level="ERROR")
-    pb.set_emulation_speed(0)
-    reached = []
-    pb.hook_register(0, 0x100, reached.append, True)
-    frames = 0
-    while not reached:
-        pb.tick(1, False, False)
-        frames += 1
-        if frames > 60 * 60:
-            raise RuntimeError("PyBoy's boot ROM did not reach $0100 within 60 s")
-    pb.hook_deregister(0, 0x100)
-    return pb, frames
-
-
 def time_pyboy(PyBoy, rom_bytes: bytes, frames: int, render: bool) -> tuple[float, int]:
     pb, boot_frames = boot_pyboy(PyBoy, rom_bytes)
     try:
@@ -180,48 +127,6 @@ def time_pyboy(PyBoy, rom_bytes: bytes, frames: int, render: bool) -> tuple[floa
 
 # -- report ------------------------------------------------------------------------------
 
-def environment(gbemu) -> list[str]:
-    def version(name):
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return "not installed"
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    def git(*words):
-        try:
-            return subprocess.run(["git", "-C", str(REPO_ROOT), *words], capture_output=True,
-                                  text=True, timeout=10).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
-
-    commit = git("rev-parse", "--short", "HEAD")
-    if commit and git("status", "--porcelain", "--", "gbemu/core"):
-        commit += ", gbemu/core has uncommitted changes"
-    gbemu_version = gbemu.__version__ + (f" (git {commit})" if commit else "")
-    import numba
-    import numpy
-    try:
-        load = "load average %.2f %.2f %.2f" % os.getloadavg()
-    except (AttributeError, OSError):
-        load = "load average unknown"
-    return [
-        f"CPUs: {os.cpu_count()} ({cpu}), {platform.system()} {platform.release()}",
-        f"{load} at the end of the run",
-        f"Python {platform.python_version()}, numba {numba.__version__}, "
-        f"numpy {numpy.__version__}, pyboy {version('pyboy')}",
-        f"gbemu {gbemu_version}",
-    ]
-
-
 def speed(seconds: float, walls: list[float]) -> float:
     return seconds / statistics.median(walls)
 
@@ -233,13 +138,7 @@ def main(argv=None) -> int:
 
     root = args.rom_root or default_rom_root()
     names = args.roms or list(DEFAULT_ROMS)
-    roms = []
-    for name in names:
-        path = Path(name) if Path(name).is_absolute() else root / name
-        if path.is_file():
-            roms.append((name, path))
-        else:
-            print(f"skipping {name}: {path} not found", file=sys.stderr)
+    roms = find_roms(names, root)
     if not roms:
         print(f"no ROMs found (ROM root {root}; set GBEMU_TEST_ROMS or --rom-root)",
               file=sys.stderr)

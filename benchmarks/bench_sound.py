@@ -34,33 +34,25 @@ beyond what a ratio nudge of 0.5 % may correct. With 1024-sample buffers at 44.1
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import sys
 import time
 import warnings
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from bench_pyboy import (  # noqa: E402  (shared helpers of the PyBoy benchmark)
-    default_rom_root, environment, import_gbemu, import_pyboy,
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import (  # noqa: E402  (what the benchmark scripts share)
+    CLOCK_HZ, FRAME_CYCLES, add_rom_arguments, boot_pyboy, default_rom_root, environment,
+    find_roms, import_gbemu, import_pyboy,
 )
 
-CLOCK_HZ = 4_194_304
-FRAME_CYCLES = 70_224
 GB_FPS = CLOCK_HZ / FRAME_CYCLES
 DEFAULT_ROMS = ("homebrew/tobutobugirl/tobu.gb",)
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description="Frames per second with sound on and off.")
-    parser.add_argument("roms", nargs="*", metavar="ROM",
-                        help="ROM paths, absolute or relative to --rom-root "
-                             f"(default: {', '.join(DEFAULT_ROMS)})")
-    parser.add_argument("--rom-root", type=Path, default=None,
-                        help="folder the ROM paths are relative to "
-                             "(default: $GBEMU_TEST_ROMS, else ../shared/roms)")
+    add_rom_arguments(parser, DEFAULT_ROMS)
     parser.add_argument("--seconds", type=float, default=30.0,
                         help="emulated seconds per run (default 30)")
     parser.add_argument("--repeat", type=int, default=3,
@@ -75,6 +67,9 @@ def parse_args(argv):
                         help="--realtime: mixer sample rate (default 44100)")
     parser.add_argument("--mixer-buffer", type=int, default=1024,
                         help="--realtime: samples per SDL mixing callback (default 1024)")
+    parser.add_argument("--max-nudge", type=float, default=0.5, metavar="PERCENT",
+                        help="--realtime: largest rate-control change of the ratio "
+                             "(default 0.5)")
     parser.add_argument("--report-every", type=float, default=30.0, metavar="SECONDS",
                         help="--realtime: print the buffer level this often (default 30)")
     args = parser.parse_args(argv)
@@ -110,25 +105,8 @@ def time_gbemu(gbemu, rom: Path, frames: int, sound: str) -> float:
     return time.perf_counter() - start
 
 
-def boot_pyboy(PyBoy, rom_bytes: bytes, sound: bool):
-    """A PyBoy just past its boot ROM at $0100."""
-    pb = PyBoy(io.BytesIO(rom_bytes), window="null", sound_emulated=sound, cgb=False,
-               log_level="ERROR")
-    pb.set_emulation_speed(0)
-    reached = []
-    pb.hook_register(0, 0x100, reached.append, True)
-    frames = 0
-    while not reached:
-        pb.tick(1, False, sound)
-        frames += 1
-        if frames > 60 * 60:
-            raise RuntimeError("PyBoy's boot ROM did not reach $0100 within 60 s")
-    pb.hook_deregister(0, 0x100)
-    return pb
-
-
 def time_pyboy(PyBoy, rom_bytes: bytes, frames: int, sound: bool) -> float:
-    pb = boot_pyboy(PyBoy, rom_bytes, sound)
+    pb, _boot_frames = boot_pyboy(PyBoy, rom_bytes, sound)
     try:
         tick = pb.tick
         start = time.perf_counter()
@@ -196,11 +174,13 @@ def realtime(args, gbemu, rom: Path) -> None:
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     import pygame
     pygame.display.init()
-    output = AudioOutput(args.rate, mixer_buffer=args.mixer_buffer)
+    output = AudioOutput(args.rate, mixer_buffer=args.mixer_buffer,
+                         max_nudge=args.max_nudge / 100)
     output.start()
     print(f"real time: {rom.name} for {args.realtime:g} min at {args.fps:g} fps, "
           f"audio driver {os.environ.get('SDL_AUDIODRIVER', '(SDL default)')}, "
           f"mixer {output.rate} Hz, buffer {args.mixer_buffer}, "
+          f"ratio nudged by at most {args.max_nudge:g} %, "
           f"target level {output.target} samples "
           f"({1000 * output.target / output.rate:.0f} ms)", flush=True)
     gb = gbemu.GameBoy.from_file(rom)
@@ -261,13 +241,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     gbemu = import_gbemu()
     root = args.rom_root or default_rom_root()
-    roms = []
-    for name in args.roms or DEFAULT_ROMS:
-        path = Path(name) if Path(name).is_absolute() else root / name
-        if path.is_file():
-            roms.append((name, path))
-        else:
-            print(f"skipping {name}: {path} not found", file=sys.stderr)
+    roms = find_roms(args.roms or DEFAULT_ROMS, root)
     if not roms:
         print(f"no ROMs found (ROM root {root})", file=sys.stderr)
         return 1

@@ -212,15 +212,17 @@ class AudioOutput:
 
     ``level`` counts the output samples not yet heard. Rate control: each
     feed nudges the resampling ratio, proportionally and with a slow
-    integral, by at most 0.5 %, to hold ``level`` at ``target``; so a
+    integral, by at most ``max_nudge`` (0.5 %), to hold ``level`` at ``target``; so a
     frontend paced at 60 Hz instead of 59.73 Hz, or a device clock a little
     off, neither starves nor floods the buffer. If the level still runs far
     over (fast-forward), the oldest waiting samples are dropped.
     """
 
     def __init__(self, rate: int = DEFAULT_DEVICE_RATE, target_ms: float = 80.0,
-                 volume: float = 1.0, mixer_buffer: int = MIXER_BUFFER):
+                 volume: float = 1.0, mixer_buffer: int = MIXER_BUFFER,
+                 max_nudge: float = MAX_RATE_NUDGE):
         self.requested_rate = rate
+        self.max_nudge = max_nudge
         self.mixer_buffer = mixer_buffer
         self.target_ms = target_ms
         self._volume = min(max(float(volume), 0.0), 1.0)
@@ -312,8 +314,9 @@ class AudioOutput:
         if self.channel.get_busy():
             # Proportional-integral control of the level through the ratio.
             error = (self.level - self.target) / self.target
-            self._integral = _clamp(self._integral + RATE_INTEGRAL * error)
-            self.nudge = _clamp(RATE_PROPORTIONAL * error + self._integral)
+            limit = self.max_nudge
+            self._integral = min(max(self._integral + RATE_INTEGRAL * error, -limit), limit)
+            self.nudge = min(max(RATE_PROPORTIONAL * error + self._integral, -limit), limit)
         out = self.pipeline.process(samples, self.nudge)
         if len(out):
             self.fifo.append(out)
@@ -388,10 +391,6 @@ class AudioOutput:
             self.channel.queue(sound_of(buffer=np.ascontiguousarray(data).tobytes()))
             self.handed += len(data)
             self._queued_len = len(data)
-
-
-def _clamp(nudge: float) -> float:
-    return min(max(nudge, -MAX_RATE_NUDGE), MAX_RATE_NUDGE)
 
 
 def feed_every_frame(frontend, gb, *sinks):

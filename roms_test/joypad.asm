@@ -45,11 +45,8 @@ SECTION "joypad interrupt", ROM0[$0060]
     pop af
     reti
 
-SECTION "entry", ROM0[$0100]
-    nop
-    jp Start
+    INCLUDE "../gbemu/assets/common.inc"   ; the entry point and the main section
 
-SECTION "main", ROM0[$0150]
 Start:
     di
     ld sp, $FFFE

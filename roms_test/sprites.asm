@@ -25,9 +25,6 @@
 LCDC_SMALL     EQU $93          ; LCD on, tiles $8000, objects 8x8 on, background on
 LCDC_TALL      EQU $97          ; the same with 8x16 objects
 FIRST_CHANGE   EQU 71           ; LYC for the switch to 8x16 (from line 72)
-NO_LINE        EQU $FF
-STAT_LYC_SOURCE EQU $40
-MODE_MASK      EQU $03
 FRAMES         EQU 4
 BG_MAP         EQU $9800
 BG_DARK_ROW    EQU BG_MAP + 7 * 32 + 10  ; map row 7 (lines 56-63), columns 10-19
@@ -48,20 +45,13 @@ SECTION "vblank interrupt", ROM0[$0040]
 SECTION "stat interrupt", ROM0[$0048]
     jp StatHandler
 
-SECTION "entry", ROM0[$0100]
-    nop
-    jp Start
+    INCLUDE "../gbemu/assets/common.inc"   ; entry, main section, LcdOff, Copy, Fill
+    INCLUDE "raster.inc"        ; RunFrames and the interrupt handlers
 
-SECTION "main", ROM0[$0150]
 Start:
     di
     ld sp, $FFFE
-.waitVBlank:
-    ldh a, [LY]
-    cp 144
-    jr c, .waitVBlank
-    xor a
-    ldh [LCDC], a
+    call LcdOff
 
     ld hl, Tiles
     ld de, $8000
@@ -91,37 +81,8 @@ Start:
     ldh [OBP0], a
     ld a, %00011011
     ldh [OBP1], a
-    call ResetFrame
-    xor a
-    ldh [hVBlanks], a
-    ld a, STAT_LYC_SOURCE
-    ldh [STAT], a
-    ld a, INT_VBLANK | INT_STAT
-    ldh [IE_ADDR], a
-    xor a
-    ldh [IF], a
     ld a, LCDC_SMALL
-    ldh [LCDC], a
-    ei
-
-.wait:
-    halt
-    nop
-    ldh a, [hVBlanks]
-    cp FRAMES
-    jr c, .wait
-    ld b, b                     ; done: the last frame is on the screen
-.stop:
-    jr .stop
-
-VBlankHandler:
-    push af
-    call ResetFrame
-    ldh a, [hVBlanks]
-    inc a
-    ldh [hVBlanks], a
-    pop af
-    reti
+    jp RunFrames
 
 ResetFrame:
     ld a, LCDC_SMALL
@@ -130,52 +91,6 @@ ResetFrame:
     ldh [hChange], a
     ld a, FIRST_CHANGE
     ldh [LYC], a
-    ret
-
-; On LY = LYC: wait for this line's HBlank, make the next change, arm the next one.
-StatHandler:
-    push af
-    push bc
-    push hl
-.hblank:
-    ldh a, [STAT]
-    and MODE_MASK
-    jr nz, .hblank
-    ldh a, [hChange]
-    ld l, a
-    ld h, HIGH(Changes)
-    ld a, [hl+]
-    ld c, a
-    ld a, [hl+]
-    ld [c], a
-    ld a, [hl+]
-    ldh [LYC], a
-    ld a, l
-    ldh [hChange], a
-    pop hl
-    pop bc
-    pop af
-    reti
-
-Copy:
-    ld a, [hl+]
-    ld [de], a
-    inc de
-    dec bc
-    ld a, b
-    or c
-    jr nz, Copy
-    ret
-
-Fill:
-    ld d, a
-.loop:
-    ld a, d
-    ld [hl+], a
-    dec bc
-    ld a, b
-    or c
-    jr nz, .loop
     ret
 
 Tiles:

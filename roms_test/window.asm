@@ -27,9 +27,6 @@ LCDC_NO_WINDOW EQU $D1          ; the same with the window off
 FIRST_WX       EQU 27
 FIRST_WY       EQU 16
 FIRST_CHANGE   EQU 39           ; LYC for the first change (it applies from line 40)
-NO_LINE        EQU $FF          ; an LYC that never matches
-STAT_LYC_SOURCE EQU $40
-MODE_MASK      EQU $03
 FRAMES         EQU 4            ; frames drawn before the screen is checked
 BG_MAP         EQU $9800
 WINDOW_MAP     EQU $9C00
@@ -44,20 +41,13 @@ SECTION "vblank interrupt", ROM0[$0040]
 SECTION "stat interrupt", ROM0[$0048]
     jp StatHandler
 
-SECTION "entry", ROM0[$0100]
-    nop
-    jp Start
+    INCLUDE "../gbemu/assets/common.inc"   ; entry, main section, LcdOff, Copy, Fill
+    INCLUDE "raster.inc"        ; RunFrames and the interrupt handlers
 
-SECTION "main", ROM0[$0150]
 Start:
     di
     ld sp, $FFFE
-.waitVBlank:
-    ldh a, [LY]
-    cp 144
-    jr c, .waitVBlank
-    xor a
-    ldh [LCDC], a
+    call LcdOff
 
     ld hl, Tiles
     ld de, $8000
@@ -92,38 +82,8 @@ Start:
 
     ld a, %11100100
     ldh [BGP], a
-    call ResetFrame
-    xor a
-    ldh [hVBlanks], a
-    ld a, STAT_LYC_SOURCE
-    ldh [STAT], a
-    ld a, INT_VBLANK | INT_STAT
-    ldh [IE_ADDR], a
-    xor a
-    ldh [IF], a
     ld a, LCDC_WINDOW
-    ldh [LCDC], a
-    ei
-
-.wait:
-    halt
-    nop
-    ldh a, [hVBlanks]
-    cp FRAMES
-    jr c, .wait
-    ld b, b                     ; done: the last frame is on the screen
-.stop:
-    jr .stop
-
-; At the start of VBlank: the registers as the frame starts, the changes from the top.
-VBlankHandler:
-    push af
-    call ResetFrame
-    ldh a, [hVBlanks]
-    inc a
-    ldh [hVBlanks], a
-    pop af
-    reti
+    jp RunFrames
 
 ResetFrame:
     ld a, LCDC_WINDOW
@@ -136,54 +96,6 @@ ResetFrame:
     ldh [hChange], a
     ld a, FIRST_CHANGE
     ldh [LYC], a
-    ret
-
-; On LY = LYC: wait for this line's HBlank, make the next change, arm the next one.
-StatHandler:
-    push af
-    push bc
-    push hl
-.hblank:
-    ldh a, [STAT]
-    and MODE_MASK
-    jr nz, .hblank
-    ldh a, [hChange]
-    ld l, a
-    ld h, HIGH(Changes)
-    ld a, [hl+]                 ; the register, as $FF00 + C
-    ld c, a
-    ld a, [hl+]                 ; its new value
-    ld [c], a
-    ld a, [hl+]                 ; the line before the next change
-    ldh [LYC], a
-    ld a, l
-    ldh [hChange], a
-    pop hl
-    pop bc
-    pop af
-    reti
-
-; Copy BC bytes from HL to DE.
-Copy:
-    ld a, [hl+]
-    ld [de], a
-    inc de
-    dec bc
-    ld a, b
-    or c
-    jr nz, Copy
-    ret
-
-; Fill BC bytes at HL with A.
-Fill:
-    ld d, a
-.loop:
-    ld a, d
-    ld [hl+], a
-    dec bc
-    ld a, b
-    or c
-    jr nz, .loop
     ret
 
 Tiles:

@@ -53,20 +53,12 @@ SECTION "vblank interrupt", ROM0[$0040]
     pop af
     reti
 
-SECTION "entry", ROM0[$0100]
-    nop
-    jp Start
+    INCLUDE "common.inc"        ; the entry point, the main section, LcdOff, Copy, Fill
 
-SECTION "main", ROM0[$0150]
 Start:
     di
     ld sp, $FFFE
-.waitVBlank:                    ; the LCD may only be switched off during VBlank
-    ldh a, [LY]
-    cp 144
-    jr c, .waitVBlank
-    xor a
-    ldh [LCDC], a
+    call LcdOff
 
     ; The font, one bit per pixel, goes in as shade 3: each byte in both bit planes.
     ld hl, Font
@@ -284,29 +276,6 @@ MoveBall:
     dec a
 .notUp:
     ldh [hBallY], a
-    ret
-
-; Copy BC bytes from HL to DE.
-Copy:
-    ld a, [hl+]
-    ld [de], a
-    inc de
-    dec bc
-    ld a, b
-    or c
-    jr nz, Copy
-    ret
-
-; Fill BC bytes at HL with A.
-Fill:
-    ld d, a
-.loop:
-    ld a, d
-    ld [hl+], a
-    dec bc
-    ld a, b
-    or c
-    jr nz, .loop
     ret
 
 ; Copy the zero-terminated text at HL to DE.

@@ -203,7 +203,7 @@ def apu_run(s, end):
         changed = False
         for c in range(4):
             if (heard >> c) & 1 and s.ch_next[c] == t:
-                channel_expire(s, c, 1)
+                channel_expire(s, c, np.int64(1))
                 changed = True
         if changed:
             left, right = mix(s)
@@ -317,43 +317,101 @@ def apu_next_event(s):
 
 
 @njit
-def wave_reachable(s):
-    """Whether the CPU reaches wave RAM now, and at which byte (-1: not at all).
-
-    While channel 3 plays, the CPU sees only the byte the channel is reading.
-    """
-    if not s.ch_on[WAVE_CHANNEL]:
-        return np.int64(-2)
-    if 0 <= s.clock - s.wave_read_at < WAVE_ACCESS_WINDOW:
-        return s.ch_pos[WAVE_CHANNEL] >> 1
-    return np.int64(-1)
-
-
-@njit
 def apu_read(s, addr):
-    """A CPU read of $FF10-$FF3F: unused bits read 1, NR52 shows the channels."""
+    """A CPU read of $FF10-$FF3F: unused bits read 1, NR52 shows the channels.
+
+    While channel 3 plays, the CPU reaches wave RAM only right after the
+    channel read it, and then reads the byte just read (DMG); else $FF.
+    """
     apu_sync(s)
     reg = addr - IO_BASE
     if addr == NR52:
         on = (np.int64(s.ch_on[0]) | (np.int64(s.ch_on[1]) << 1)
               | (np.int64(s.ch_on[2]) << 2) | (np.int64(s.ch_on[3]) << 3))
         return (np.int64(s.io[R_NR52]) & POWER) | 0x70 | on
-    if addr >= WAVE_START:
-        byte = wave_reachable(s)
-        if byte == -1:
-            return np.int64(0xFF)
-        if byte >= 0:
-            reg = R_WAVE + byte
-        return np.int64(s.io[reg])
+    if addr >= WAVE_START and s.ch_on[WAVE_CHANNEL]:
+        if 0 <= s.clock - s.wave_read_at < WAVE_ACCESS_WINDOW:
+            return np.int64(s.io[R_WAVE + (s.ch_pos[WAVE_CHANNEL] >> 1)])
+        return np.int64(0xFF)
     return np.int64(s.io[reg]) | np.int64(s.io_unused[reg])
 
 
 @njit
-def trigger(s, c, control):
+def apu_write(s, addr, value):
+    """A CPU write to $FF10-$FF3F."""
+    apu_sync(s)
+    reg = addr - IO_BASE
+    powered = s.io[R_NR52] & POWER
+    if addr >= WAVE_START:
+        # While channel 3 plays, as for reads: only the byte just read, only then.
+        if not s.ch_on[WAVE_CHANNEL]:
+            s.io[reg] = value
+        elif 0 <= s.clock - s.wave_read_at < WAVE_ACCESS_WINDOW:
+            s.io[R_WAVE + (s.ch_pos[WAVE_CHANNEL] >> 1)] = value
+        return
+    if addr == NR52:
+        if value & POWER and not powered:
+            # Power on: the sequencer's next step is 0, duty steps and the
+            # wave sample buffer start afresh.
+            s.io[R_NR52] = POWER
+            s.fs_step = 0
+            s.ch_pos[0] = 0
+            s.ch_pos[1] = 0
+            s.wave_sample = 0
+        elif powered and not value & POWER:
+            # Power off clears NR10-NR51 and stops everything; on DMG the
+            # length counters keep their values.
+            for r in range(R_NR10, R_NR52 + 1):
+                s.io[r] = 0
+            for c in range(4):
+                s.ch_on[c] = 0
+                s.ch_volume[c] = 0
+            s.sweep_enabled = 0
+            s.sweep_negated = 0
+        return
+    if reg >= R_NR50:
+        if powered and reg <= R_NR51:
+            s.io[reg] = value
+        return                          # $FF27-$FF2F: nothing there
+    c = (reg - R_NR10) // CH_STRIDE
+    field = (reg - R_NR10) % CH_STRIDE
+    length_max = 256 if c == WAVE_CHANNEL else 64
+    if field == 1:
+        # The length counter loads even while the APU is off (DMG).
+        s.ch_length[c] = length_max - (value & (length_max - 1))
+    if not powered:
+        return
+    old = np.int64(s.io[reg])
+    s.io[reg] = value
+    if field == 0:
+        if c == 0 and s.sweep_negated and not value & 0x08:
+            s.ch_on[0] = 0                # leaving subtraction after using it stops ch1
+        elif c == WAVE_CHANNEL and not value & WAVE_DAC:
+            s.ch_on[c] = 0
+    elif field == 2:
+        if c != WAVE_CHANNEL and not value & DAC_BITS:
+            s.ch_on[c] = 0
+    elif field == 3:
+        if c == NOISE_CHANNEL and s.ch_next[c] - s.clock >= NEVER >> 1:
+            s.ch_next[c] = s.clock + timer_period(s, c)   # a stopped clock restarts
+    elif field == 4:
+        # Enabling length when the next sequencer step skips length clocks it once.
+        skips_length = s.fs_step & 1
+        if (skips_length and not old & LENGTH_ENABLE and value & LENGTH_ENABLE
+                and s.ch_length[c] > 0):
+            s.ch_length[c] -= 1
+            if s.ch_length[c] == 0 and not value & TRIGGER:
+                s.ch_on[c] = 0
+        if value & TRIGGER:
+            trigger(s, c, value & LENGTH_ENABLE and skips_length)
+
+
+@njit
+def trigger(s, c, length_skipped):
     """NRx4 bit 7: (re)start channel c."""
     if s.ch_length[c] == 0:
         s.ch_length[c] = 256 if c == WAVE_CHANNEL else 64
-        if s.fs_step & 1 and control & LENGTH_ENABLE:
+        if length_skipped:
             s.ch_length[c] -= 1     # the frame sequencer's next step skips length
     base = R_NR10 + CH_STRIDE * c
     period = timer_period(s, c)
@@ -387,74 +445,3 @@ def trigger(s, c, control):
         s.sweep_negated = 0
         if nr10 & 7:
             sweep_next(s)
-
-
-@njit
-def apu_write(s, addr, value):
-    """A CPU write to $FF10-$FF3F."""
-    apu_sync(s)
-    reg = addr - IO_BASE
-    powered = s.io[R_NR52] & POWER
-    if addr >= WAVE_START:
-        byte = wave_reachable(s)
-        if byte >= 0:
-            s.io[R_WAVE + byte] = value
-        elif byte == -2:
-            s.io[reg] = value
-        return
-    if addr == NR52:
-        if value & POWER and not powered:
-            # Power on: the sequencer's next step is 0, duty steps and the
-            # wave sample buffer start afresh.
-            s.io[R_NR52] = POWER
-            s.fs_step = 0
-            s.ch_pos[0] = 0
-            s.ch_pos[1] = 0
-            s.wave_sample = 0
-        elif powered and not value & POWER:
-            # Power off clears NR10-NR51 and stops everything; on DMG the
-            # length counters keep their values.
-            for r in range(R_NR10, R_NR52 + 1):
-                s.io[r] = 0
-            for c in range(4):
-                s.ch_on[c] = 0
-                s.ch_volume[c] = 0
-            s.sweep_enabled = 0
-            s.sweep_negated = 0
-        return
-    if reg > R_NR51:
-        return                          # $FF27-$FF2F: nothing there
-    c = (reg - R_NR10) // CH_STRIDE
-    field = (reg - R_NR10) % CH_STRIDE
-    if reg >= R_NR50:
-        c = -1
-        field = -1
-    if not powered:
-        # Off, only the length counters can be written (DMG).
-        if field == 1:
-            s.ch_length[c] = 256 - value if c == WAVE_CHANNEL else 64 - (value & 63)
-        return
-    old = np.int64(s.io[reg])
-    s.io[reg] = value
-    if field == 0:
-        if c == 0 and s.sweep_negated and not value & 0x08:
-            s.ch_on[0] = 0                # leaving subtraction after using it stops ch1
-        elif c == WAVE_CHANNEL and not value & WAVE_DAC:
-            s.ch_on[c] = 0
-    elif field == 1:
-        s.ch_length[c] = 256 - value if c == WAVE_CHANNEL else 64 - (value & 63)
-    elif field == 2:
-        if c != WAVE_CHANNEL and not value & DAC_BITS:
-            s.ch_on[c] = 0
-    elif field == 3:
-        if c == NOISE_CHANNEL and s.ch_next[c] - s.clock >= NEVER >> 1:
-            s.ch_next[c] = s.clock + timer_period(s, c)   # a stopped clock restarts
-    elif field == 4:
-        # Enabling length when the next sequencer step skips length clocks it once.
-        if (s.fs_step & 1 and not old & LENGTH_ENABLE and value & LENGTH_ENABLE
-                and s.ch_length[c] > 0):
-            s.ch_length[c] -= 1
-            if s.ch_length[c] == 0 and not value & TRIGGER:
-                s.ch_on[c] = 0
-        if value & TRIGGER:
-            trigger(s, c, value)

@@ -145,10 +145,10 @@ def dma_blocks(s, addr):
 def ppu_blocks(s, addr, writing):
     """VRAM and OAM are the PPU's while it reads them (the PPU is synced first)."""
     if addr >= VRAM_START and addr < ERAM_START:
-        sync(s)
+        ppu_sync(s)
         return vram_blocked(s, writing)
     if addr >= OAM_START and addr < IO_BASE:
-        sync(s)
+        ppu_sync(s)
         return oam_blocked(s, writing)
     return False
 

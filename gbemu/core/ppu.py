@@ -36,7 +36,9 @@ VRAM_LOCK_EARLY = 4           # mode 3's hold on VRAM starts this long before ST
 # intr_2_mode0_timing_sprites, where each object adds 6-11 dots: only this
 # phase puts every case in the M-cycle the hardware shows.
 MODE3_END_PHASE = 3
-HBLANK_IRQ_EARLY = 4          # the HBlank interrupt source rises this long before mode 3's N dots end
+HBLANK_IRQ_EARLY = 4          # the HBlank interrupt source rises before mode 3's N dots end
+
+STAT_SOURCES = STAT_LYC_INT | STAT_MODE2_INT | STAT_MODE1_INT | STAT_MODE0_INT
 
 MODE_HBLANK = 0
 MODE_VBLANK = 1
@@ -223,8 +225,21 @@ def ppu_sync(s):
 
 @njit
 def ppu_next_event(s):
+    """When the PPU must next be brought up to date: the next point at which it
+    may request an interrupt.
+
+    With no STAT source enabled only VBlank can, so the transitions in between
+    are not scheduled: they happen when something touches the PPU (every
+    register, VRAM and OAM access syncs it first) or VBlank comes, and each
+    line is still drawn with the registers it had when its mode 3 ended.
+    """
     if not s.io[R_LCDC] & LCDC_ENABLE:
         return NEVER
+    if np.int64(s.io[R_STAT]) & STAT_SOURCES == 0:
+        lines = VISIBLE_LINES - s.ppu_line
+        if lines <= 0:
+            lines += LINES
+        return s.ppu_clock + lines * LINE_DOTS - s.ppu_dot
     return s.ppu_clock + transition_dot(s) - s.ppu_dot
 
 
