@@ -33,7 +33,7 @@ MODELS = ("dmg",)          # emulated models; "cgb" will join them
 TEST_TIMEOUT = 120.0
 DEMO_ROM = Path(__file__).resolve().parent / "assets" / "demo.gb"
 TOP_LEVEL_OPTIONS = ("-h", "--help", "--version", "--write-config")
-COMPILE_NOTICE = f"{PROG}: compiling the emulator core (first run only, about 20-30 s)..."
+COMPILE_NOTICE = f"{PROG}: compiling the emulator core (first run only, about a minute)..."
 
 
 class UsageError(Exception):

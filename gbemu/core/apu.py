@@ -313,7 +313,7 @@ def apu_next_event(s):
     missing = AUDIO_NEARLY_FULL - (s.audio_write - s.audio_read)
     if missing <= 0:
         return NEVER
-    return ((s.apu_clock >> 6) + missing) << 6
+    return (s.apu_clock // SAMPLE_CYCLES + missing) * SAMPLE_CYCLES
 
 
 @njit
