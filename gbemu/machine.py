@@ -169,15 +169,17 @@ class GameBoy:
         if not s["audio_enabled"] or user_mask & hwio.EV_AUDIO:
             return int(run(self.state, int(clock), NO_STEP_LIMIT))
         s["event_mask"] = user_mask | hwio.EV_AUDIO
+        seen = 0       # events of the runs cut short by a full audio ring
         try:
             while True:
-                events = int(run(self.state, int(clock), NO_STEP_LIMIT))
+                events = seen | int(run(self.state, int(clock), NO_STEP_LIMIT))
                 if not events & hwio.EV_AUDIO:
                     return events
                 self._spill_samples()
                 events &= ~hwio.EV_AUDIO
                 if events & user_mask or self.clock >= clock:
                     return events
+                seen = events
         finally:
             s["event_mask"] = user_mask
 
