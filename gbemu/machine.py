@@ -15,7 +15,7 @@ import numpy as np
 from gbemu import hwio_names
 from gbemu.cartridge import Header, load_rom, parse_header, RomError, NINTENDO_LOGO
 from gbemu.core import hwio
-from gbemu.core.state import new_state, STATE, ROM_MAX, REG_A, REG_F
+from gbemu.core.state import new_state, STATE, ROM_MAX
 from gbemu.core.cpu import (
     run, run_instructions, sync_all, peek_byte, reset_cartridge, NO_STEP_LIMIT,
 )

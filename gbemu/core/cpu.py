@@ -17,7 +17,7 @@ from numba import njit
 from gbemu.core.hwio import (
     IO_BASE, IF, TAC, EV_BREAKPOINT, EV_ILLEGAL, EV_STOP, EV_TARGET,
 )
-from gbemu.core.state import REG_B, REG_C, REG_H, REG_L, REG_F, REG_A
+from gbemu.core.state import REG_C, REG_F, REG_A
 from gbemu.core.bus import tick, read, write, sync, schedule, peek, update_bus_special
 from gbemu.core.cart import cart_reset
 from gbemu.core.timer import counter_write
