@@ -6,7 +6,8 @@
     python benchmarks/bench_sound.py --realtime 10        # 10 minutes paced in real time
 
 Both emulators are driven one frame at a time, as a frontend drives them, with
-rendering off, from the state the boot ROM leaves at $0100:
+rendering off (gbemu: ``render = False``; PyBoy: ``render=False``), from the state the
+boot ROM leaves at $0100:
 
 * gbemu, sound off: ``run_frames(1)`` per frame (``audio_enabled`` False).
 * gbemu, sound on: ``audio_enabled = True``; per frame ``run_frames(1)`` and
@@ -70,6 +71,9 @@ def parse_args(argv):
     parser.add_argument("--max-nudge", type=float, default=0.5, metavar="PERCENT",
                         help="--realtime: largest rate-control change of the ratio "
                              "(default 0.5)")
+    parser.add_argument("--switch-interval", type=float, default=5.0, metavar="MS",
+                        help="--realtime: Python's thread switch interval (default 5, "
+                             "Python's own)")
     parser.add_argument("--report-every", type=float, default=30.0, metavar="SECONDS",
                         help="--realtime: print the buffer level this often (default 30)")
     args = parser.parse_args(argv)
@@ -84,6 +88,7 @@ def time_gbemu(gbemu, rom: Path, frames: int, sound: str) -> float:
     """Wall seconds for ``frames`` frames; sound is "off", "core" or "pipeline"."""
     gb = gbemu.GameBoy.from_file(rom)
     gb.event_mask = 0
+    gb.render = False           # as PyBoy's tick(1, render=False): timing, no pixels
     pipeline = None
     if sound != "off":
         gb.audio_enabled = True
@@ -172,6 +177,9 @@ def realtime(args, gbemu, rom: Path) -> None:
     from gbemu.audio import AudioOutput
 
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    # pygame's mixer thread needs the GIL each time a queued Sound starts; let it
+    # have it sooner than Python's default 5 ms switch interval would.
+    sys.setswitchinterval(args.switch_interval / 1000)
     import pygame
     pygame.display.init()
     output = AudioOutput(args.rate, mixer_buffer=args.mixer_buffer,
@@ -185,6 +193,8 @@ def realtime(args, gbemu, rom: Path) -> None:
           f"({1000 * output.target / output.rate:.0f} ms)", flush=True)
     gb = gbemu.GameBoy.from_file(rom)
     gb.audio_enabled = True
+    gb.run_frames(1)            # compile (when the cache is cold) before the clock starts
+    gb.read_samples()
     period = 1.0 / args.fps
     end = time.perf_counter() + args.realtime * 60
     next_frame = time.perf_counter()

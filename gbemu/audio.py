@@ -242,6 +242,10 @@ class AudioOutput:
         self._queued_len = 0
         self._last_look = 0.0
         self.handed = 0             # output samples given to the mixer so far
+        self._clock = time.perf_counter
+        self._stalled = False
+        self._make_sound = None
+        self._close_mixer = None
 
     # -- lifetime --------------------------------------------------------------
 
@@ -258,12 +262,20 @@ class AudioOutput:
             pygame.mixer.quit()
             pygame.mixer.init(self.requested_rate, -16, 2, self.mixer_buffer)
             rate, size, channels = pygame.mixer.get_init()
+        pygame.mixer.set_reserved(1)
+        self.attach(pygame.mixer.Channel(0), pygame.mixer.Sound, rate)
+        self._close_mixer = pygame.mixer.quit
+
+    def attach(self, channel, make_sound, rate: int, clock=time.perf_counter):
+        """Play on ``channel`` (a pygame.mixer.Channel or a stand-in with the same
+        methods) with Sounds from ``make_sound(buffer=bytes)``, at ``rate``; ``clock``
+        tells wall time. start() does this with pygame's mixer; tests, with a model."""
+        self.channel = channel
+        self._make_sound = make_sound
+        self._clock = clock
         self.rate = rate
         self.target = int(rate * self.target_ms / 1000)
         self.pipeline = AudioPipeline(rate, 1.0)
-        pygame.mixer.set_reserved(1)
-        self.channel = pygame.mixer.Channel(0)
-        self._pygame = pygame
         self._apply_volume()
 
     def stop(self):
@@ -271,7 +283,8 @@ class AudioOutput:
         if self.channel is not None:
             self.channel.stop()
             self.channel = None
-            self._pygame.mixer.quit()
+            if self._close_mixer is not None:
+                self._close_mixer()
         self.fifo.clear()
         self.fifo_len = 0
 
@@ -328,20 +341,36 @@ class AudioOutput:
     def _playing_left(self) -> int:
         if not self._playing_len:
             return 0
-        heard = (time.perf_counter() - self._playing_since) * self.rate
+        heard = (self._clock() - self._playing_since) * self.rate
         return int(min(max(self._playing_len - heard, 0), self._playing_len))
 
     def _track_mixer(self):
         """Notice what the mixer has started or finished since the last look."""
-        now = time.perf_counter()
+        now = self._clock()
         if not self.channel.get_busy():
-            if self.channel.get_queue() is not None:
-                return      # between two Sounds: the mixer is starting the queued one
+            waiting = self.channel.get_queue()
+            if waiting is not None and not self._stalled:
+                # Between two Sounds, the mixer starting the queued one; unless it
+                # is still waiting at the next look (a Sound queued just as the
+                # last one ended is never started): then we start it.
+                self._stalled = True
+                self._last_look = now
+                return
+            self._stalled = False
+            if waiting is not None:
+                self.channel.play(waiting)
+                self.underruns += 1
+                self._playing_len = self._queued_len
+                self._playing_since = now
+                self._queued_len = 0
+                self._last_look = now
+                return
             if self._playing_len or self._queued_len:
                 self.underruns += 1
             self._playing_len = 0
             self._queued_len = 0
         elif self._queued_len and self.channel.get_queue() is None:
+            self._stalled = False
             # The queued Sound has begun: when the one before it ended by our
             # clock, but certainly between the last look and now. Keeping it in
             # that span stops the device's clock and ours drifting apart.
@@ -376,7 +405,7 @@ class AudioOutput:
         A queued Sound is never shorter than half the target, so when it starts
         there is that long to notice and queue the next one.
         """
-        sound_of = self._pygame.mixer.Sound
+        sound_of = self._make_sound
         if not self.channel.get_busy():
             if self.fifo_len < self.target or self.channel.get_queue() is not None:
                 return
@@ -384,7 +413,7 @@ class AudioOutput:
             self.channel.play(sound_of(buffer=np.ascontiguousarray(data).tobytes()))
             self.handed += len(data)
             self._playing_len = len(data)
-            self._playing_since = time.perf_counter()
+            self._playing_since = self._clock()
             self._queued_len = 0
         elif self.channel.get_queue() is None and self.fifo_len >= self.target // 2:
             data = self._take(self.fifo_len)

@@ -353,6 +353,103 @@ def test_audio_output_plays_on_sdl_dummy_driver(monkeypatch):
         pygame.quit()
 
 
+class ModelDevice:
+    """A sound card with pygame Channel's interface, playing at ``rate * (1 + drift)``
+    samples per second of the ``clock`` given."""
+
+    def __init__(self, clock, rate, drift):
+        self.clock, self.speed = clock, rate * (1 + drift)
+        self.playing = None          # (samples, start time)
+        self.queued = None
+        self.volume = 1.0
+
+    def _advance(self):
+        now = self.clock()
+        while self.playing is not None:
+            samples, start = self.playing
+            end = start + samples / self.speed
+            if end > now:
+                return
+            self.playing = None if self.queued is None else (len(self.queued), end)
+            self.queued = None
+
+    def get_busy(self):
+        self._advance()
+        return self.playing is not None
+
+    def get_queue(self):
+        self._advance()
+        return self.queued
+
+    def play(self, sound):
+        self.playing, self.queued = (len(sound), self.clock()), None
+
+    def queue(self, sound):
+        self._advance()
+        if self.playing is None:
+            self.play(sound)
+        else:
+            self.queued = sound
+
+    def set_volume(self, volume):
+        self.volume = volume
+
+    def stop(self):
+        self.playing = self.queued = None
+
+
+def model_sound(buffer):
+    return bytes(buffer[::4])        # one byte per stereo 16-bit sample: len() counts them
+
+
+def play_frames(output, now, seconds):
+    """Feed a tone frame by frame at the DMG's frame rate; the levels and nudges seen
+    after the first 20 s."""
+    frame = tone(440, 1.0).astype(np.int16)
+    levels, nudges = [], []
+    for index in range(int(seconds * 59.7275)):
+        size = 1098 if index % 4 == 3 else 1097      # 65536 / 59.7275 = 1097.25
+        output.feed(frame[:size])
+        now[0] += 1 / 59.7275
+        if index > 20 * 60:
+            levels.append(output.level)
+            nudges.append(output.nudge)
+    return levels, nudges
+
+
+@pytest.mark.parametrize("drift", [-0.003, 0.0, 0.003])
+def test_rate_control_holds_the_buffer_level(drift):
+    """60 s against a sound card 0.3 % slow or fast: the nudged ratio keeps the level
+    near its target, with no underrun and nothing dropped."""
+    now = [0.0]
+    output = AudioOutput()
+    device = ModelDevice(lambda: now[0], 48_000, drift)
+    output.attach(device, model_sound, 48_000, clock=lambda: now[0])
+    levels, nudges = play_frames(output, now, 60)
+    assert output.underruns == 0 and output.dropped == 0
+    assert 0.5 * output.target < min(levels) and max(levels) < 1.7 * output.target
+    # A fast card is met with more samples (a negative nudge), a slow one with fewer.
+    assert np.mean(nudges) == pytest.approx(-drift, abs=0.001)
+
+
+def test_a_queued_sound_the_mixer_never_started_is_started():
+    # pygame's race: a Sound queued just as the last one ended stays queued on an
+    # idle channel. The output notices at its second look and plays it.
+    now = [0.0]
+    output = AudioOutput()
+    device = ModelDevice(lambda: now[0], 48_000, 0.0)
+    output.attach(device, model_sound, 48_000, clock=lambda: now[0])
+    play_frames(output, now, 1)
+    assert device.get_busy()
+    stuck = device.queued if device.queued is not None else model_sound(bytes(4 * 2000))
+    device.playing, device.queued = None, stuck
+    output._queued_len = len(stuck)
+    underruns = output.underruns
+    play_frames(output, now, 1)
+    assert device.get_busy() and device.playing[0] != 0
+    assert output.underruns == underruns + 1 and output.dropped == 0
+
+
 # -- gbemu run --wav -------------------------------------------------------------------
 
 def test_run_headless_writes_what_was_played(tmp_path, capsys):
