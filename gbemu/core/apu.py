@@ -32,8 +32,10 @@ import numpy as np
 from numba import njit
 
 from gbemu.core.hwio import (
-    IO_BASE, NR10, NR13, NR14, NR30, NR32, NR43, NR50, NR51, NR52, WAVE_START,
-    EV_AUDIO,
+    IO_BASE, NR52, WAVE_START, EV_AUDIO,
+)
+from gbemu.core.hwio import (  # io-field offsets
+    R_NR10, R_NR13, R_NR14, R_NR30, R_NR32, R_NR43, R_NR50, R_NR51, R_NR52, R_WAVE,
 )
 from gbemu.core.state import AUDIO_BUFFER_FRAMES
 
@@ -46,16 +48,6 @@ AUDIO_NEARLY_FULL = AUDIO_BUFFER_FRAMES * 3 // 4
 FS_PERIOD = 1 << 13                # system-counter bit 12 falls every 8192 T-cycles
 FS_BIT = 12
 
-R_NR10 = NR10 - IO_BASE
-R_NR13 = NR13 - IO_BASE
-R_NR14 = NR14 - IO_BASE
-R_NR30 = NR30 - IO_BASE
-R_NR32 = NR32 - IO_BASE
-R_NR43 = NR43 - IO_BASE
-R_NR50 = NR50 - IO_BASE
-R_NR51 = NR51 - IO_BASE
-R_NR52 = NR52 - IO_BASE
-R_WAVE = WAVE_START - IO_BASE
 CH_STRIDE = 5                      # channel c's NRc0..NRc4 are at R_NR10 + 5 c + 0..4
 WAVE_CHANNEL = 2
 NOISE_CHANNEL = 3

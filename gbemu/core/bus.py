@@ -17,6 +17,9 @@ from gbemu.core.hwio import (
     UNUSABLE_START, P1, SB, SC, DIV, TIMA, TMA, TAC, IF, LCDC, STAT, LY, LYC, DMA,
     BOOT, SOUND_START, WAVE_END, EV_SERIAL, INT_JOYPAD,
 )
+from gbemu.core.hwio import (  # io-field offsets
+    R_DMA, R_IF, R_P1, R_SB,
+)
 from gbemu.core.timer import timer_sync, timer_next_event, timer_write
 from gbemu.core.ppu import (
     ppu_sync, ppu_next_event, update_stat, lcdc_write, vram_blocked, oam_blocked,
@@ -25,10 +28,6 @@ from gbemu.core.cart import cart_write, cart_ram_read, cart_ram_write
 from gbemu.core.apu import apu_sync, apu_next_event, apu_read, apu_write
 from gbemu.core.state import SERIAL_LOG_SIZE
 
-R_P1 = P1 - IO_BASE
-R_SB = SB - IO_BASE
-R_IF = IF - IO_BASE
-R_DMA = DMA - IO_BASE
 
 DMA_BYTES = 160
 

@@ -15,15 +15,16 @@ import numpy as np
 from numba import njit
 
 from gbemu.core.hwio import (
-    IO_BASE, IF, TAC, EV_BREAKPOINT, EV_ILLEGAL, EV_STOP, EV_TARGET,
+    EV_BREAKPOINT, EV_ILLEGAL, EV_STOP, EV_TARGET,
+)
+from gbemu.core.hwio import (  # io-field offsets
+    R_IF, R_TAC,
 )
 from gbemu.core.state import REG_C, REG_F, REG_A
 from gbemu.core.bus import tick, read, write, sync, schedule, peek, update_bus_special
 from gbemu.core.cart import cart_reset
 from gbemu.core.timer import counter_write
 
-R_IF = IF - IO_BASE
-R_TAC = TAC - IO_BASE
 
 FLAG_Z = 0x80
 FLAG_N = 0x40

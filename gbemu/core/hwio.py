@@ -69,6 +69,37 @@ WY = 0xFF4A
 WX = 0xFF4B
 BOOT = 0xFF50  # any write unmaps the boot ROM
 
+# Offsets of the registers in the record's io field (address - IO_BASE).
+R_BGP = BGP - IO_BASE
+R_DMA = DMA - IO_BASE
+R_IF = IF - IO_BASE
+R_LCDC = LCDC - IO_BASE
+R_LY = LY - IO_BASE
+R_LYC = LYC - IO_BASE
+R_NR10 = NR10 - IO_BASE
+R_NR13 = NR13 - IO_BASE
+R_NR14 = NR14 - IO_BASE
+R_NR30 = NR30 - IO_BASE
+R_NR32 = NR32 - IO_BASE
+R_NR43 = NR43 - IO_BASE
+R_NR50 = NR50 - IO_BASE
+R_NR51 = NR51 - IO_BASE
+R_NR52 = NR52 - IO_BASE
+R_OBP0 = OBP0 - IO_BASE
+R_OBP1 = OBP1 - IO_BASE
+R_P1 = P1 - IO_BASE
+R_SB = SB - IO_BASE
+R_SC = SC - IO_BASE
+R_SCX = SCX - IO_BASE
+R_SCY = SCY - IO_BASE
+R_STAT = STAT - IO_BASE
+R_TAC = TAC - IO_BASE
+R_TIMA = TIMA - IO_BASE
+R_TMA = TMA - IO_BASE
+R_WAVE = WAVE_START - IO_BASE
+R_WX = WX - IO_BASE
+R_WY = WY - IO_BASE
+
 # Interrupt bits in IF and IE, in priority order.
 INT_VBLANK = 0x01
 INT_STAT = 0x02

@@ -16,16 +16,17 @@ from numba import njit
 
 from gbemu.core.render import scan_objects, draw_line
 from gbemu.core.hwio import (
-    IO_BASE, LCDC, STAT, SCX, LY, LYC, IF, WY, INT_VBLANK, INT_STAT, LCDC_ENABLE,
-    STAT_LYC_INT, STAT_MODE2_INT, STAT_MODE1_INT, STAT_MODE0_INT, STAT_LYC_EQUAL,
-    EV_FRAME,
+    INT_VBLANK, INT_STAT, LCDC_ENABLE, STAT_LYC_INT, STAT_MODE2_INT, STAT_MODE1_INT,
+    STAT_MODE0_INT, STAT_LYC_EQUAL, EV_FRAME,
+)
+from gbemu.core.hwio import (  # io-field offsets
+    R_IF, R_LCDC, R_LY, R_LYC, R_STAT, R_WY,
 )
 
 NEVER = np.int64(1) << 62
 
 LINE_DOTS = 456
 OAM_SCAN_DOTS = 80
-MODE3_BASE_DOTS = 172
 VISIBLE_LINES = 144
 LINES = 154
 LY_153_DOTS = 4      # on the last line LY reads 153 only this long, then 0
@@ -44,14 +45,6 @@ MODE_HBLANK = 0
 MODE_VBLANK = 1
 MODE_OAM_SCAN = 2
 MODE_DRAWING = 3
-
-R_LCDC = LCDC - IO_BASE
-R_STAT = STAT - IO_BASE
-R_SCX = SCX - IO_BASE
-R_LY = LY - IO_BASE
-R_LYC = LYC - IO_BASE
-R_IF = IF - IO_BASE
-R_WY = WY - IO_BASE
 
 
 @njit

@@ -15,17 +15,10 @@ the lower OAM index; the winning object pixel is then hidden behind BG colours
 import numpy as np
 from numba import njit
 
-from gbemu.core.hwio import IO_BASE, LCDC, SCY, SCX, LY, BGP, OBP0, OBP1, WY, WX
+from gbemu.core.hwio import (  # io-field offsets
+    R_BGP, R_LCDC, R_OBP0, R_OBP1, R_SCX, R_SCY, R_WX,
+)
 
-R_LCDC = LCDC - IO_BASE
-R_SCY = SCY - IO_BASE
-R_SCX = SCX - IO_BASE
-R_LY = LY - IO_BASE
-R_BGP = BGP - IO_BASE
-R_OBP0 = OBP0 - IO_BASE
-R_OBP1 = OBP1 - IO_BASE
-R_WY = WY - IO_BASE
-R_WX = WX - IO_BASE
 
 # LCDC bits
 BG_WINDOW_ENABLE = 0x01

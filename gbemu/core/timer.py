@@ -21,19 +21,15 @@ import numpy as np
 from numba import njit
 
 from gbemu.core.hwio import (
-    IO_BASE, DIV, TIMA, TMA, TAC, IF, SB, SC, INT_TIMER, INT_SERIAL,
-    TAC_ENABLE, SC_TRANSFER,
+    DIV, TIMA, TMA, INT_TIMER, INT_SERIAL, TAC_ENABLE, SC_TRANSFER,
+)
+from gbemu.core.hwio import (  # io-field offsets
+    R_IF, R_SB, R_SC, R_TAC, R_TIMA, R_TMA,
 )
 from gbemu.core.apu import apu_div_reset
 
 NEVER = np.int64(1) << 62
 
-R_TIMA = TIMA - IO_BASE
-R_TMA = TMA - IO_BASE
-R_TAC = TAC - IO_BASE
-R_IF = IF - IO_BASE
-R_SB = SB - IO_BASE
-R_SC = SC - IO_BASE
 
 SERIAL_SHIFT = 9     # a serial bit per falling edge of counter bit 8
 # The serial clock sees the counter one M-cycle ahead of DIV: with both
