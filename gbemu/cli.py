@@ -7,6 +7,7 @@
               [--pause-on-focus-loss] [--config PATH] [--screenshot-dir DIR]
     gbemu --write-config            write the commented default config file
     gbemu test ROM|DIR... [--jobs N] [--timeout S] [--junit PATH] [--quiet] [--boot-rom PATH]
+    gbemu debug ROM [--headless] [--symbols FILE] [--boot-rom PATH]
 
 Bad input (a file that is not a runnable ROM) gives one line on stderr and
 exit status 2; Ctrl-C stops quietly with status 130. The emulator is
@@ -24,7 +25,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 PROG = "gbemu"
-SUBCOMMANDS = ("run", "test")
+SUBCOMMANDS = ("run", "test", "debug")
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument("--write-config", action="store_true",
                         help="write the commented default config file and exit")
-    commands = parser.add_subparsers(dest="command", metavar="{run,test}")
+    commands = parser.add_subparsers(dest="command", metavar="{run,test,debug}")
 
     run = commands.add_parser("run", help="run a ROM")
     run.add_argument("rom", help="the cartridge image (.gb)")
@@ -103,6 +104,20 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--quiet", "-q", action="store_true",
                       help="print only ROMs that did not pass, and the summary")
     test.add_argument("--boot-rom", metavar="PATH", help="start from this 256-byte DMG boot ROM")
+
+    debug = commands.add_parser(
+        "debug", help="step through a ROM: breakpoints, watchpoints, going back in time",
+        description="A command prompt for debugging a ROM ('help' lists the commands). "
+                    "Commands are read from standard input, one per line, with no prompt "
+                    "when it is not a terminal.")
+    debug.add_argument("rom", help="the cartridge image (.gb)")
+    debug.add_argument("--headless", action="store_true",
+                       help="no window (by default the window shows the current frame)")
+    debug.add_argument("--symbols", metavar="FILE",
+                       help="labels from this .sym file (default: the ROM's .sym, if any)")
+    debug.add_argument("--boot-rom", metavar="PATH", help="start from this 256-byte DMG boot ROM")
+    debug.add_argument("--config", metavar="PATH",
+                       help="config file for the window (keys, palette, scale)")
     return parser
 
 
@@ -156,6 +171,8 @@ def main(argv=None) -> int:
             return EXIT_USAGE
         if args.command == "test":
             return command_test(args)
+        if args.command == "debug":
+            return command_debug(args)
         return command_run(args)
     except UsageError as err:
         print(f"{PROG}: {err}", file=sys.stderr)
@@ -414,6 +431,56 @@ def _play_sound(frontend, gb):
         return
     frontend.on_shutdown(output.stop)
     feed_every_frame(frontend, gb, output)
+
+
+# -- gbemu debug ------------------------------------------------------------
+
+def command_debug(args) -> int:
+    """The debugger's prompt on a ROM (gbemu/debugger.py)."""
+    gbemu = _import_emulator()
+    from gbemu.cartridge import RomError, load_rom
+    from gbemu.machine import SUPPORTED_MAPPERS, read_boot_rom
+    from gbemu.symbols import SymbolError, SymbolTable
+
+    try:
+        load_rom(args.rom, tuple(SUPPORTED_MAPPERS))
+        if args.boot_rom is not None:
+            read_boot_rom(args.boot_rom)
+        if args.symbols is not None:
+            symbols = SymbolTable.load(args.symbols)
+        else:
+            symbols = SymbolTable.beside(args.rom)
+    except (RomError, SymbolError) as err:
+        raise UsageError(str(err)) from None
+    settings = None
+    if not args.headless:
+        from gbemu import config
+        try:
+            settings = config.load(args.config, required=args.config is not None)
+        except config.ConfigError as err:
+            raise UsageError(str(err)) from None
+    _notify_if_cold(gbemu)
+    gb = gbemu.GameBoy.from_file(args.rom, boot_rom_path=args.boot_rom)
+    from gbemu.debugger import Debugger, DebugWindow
+    from gbemu.testrunner import compile_core
+
+    compile_core()
+    window = None
+    if not args.headless:
+        from gbemu.frontend import WindowError
+        try:
+            window = DebugWindow(gb, settings, args.rom)
+        except WindowError as err:
+            raise UsageError(f"cannot open a window ({err}); use --headless") from None
+    if len(symbols):
+        source = args.symbols or Path(args.rom).with_suffix(".sym")
+        print(f"{len(symbols)} symbols from {source}", flush=True)
+    debugger = Debugger(gb, symbols=symbols, window=window)
+    try:
+        return debugger.repl()
+    finally:
+        if window is not None:
+            window.close()
 
 
 def command_write_config() -> int:

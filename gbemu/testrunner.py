@@ -34,6 +34,7 @@ from pathlib import Path
 from gbemu.cartridge import NINTENDO_LOGO, RomError, compute_header_checksum
 from gbemu.core import hwio
 from gbemu.machine import CLOCK_HZ, GameBoy
+from gbemu.opcodes import disassemble
 
 VERDICTS = ("pass", "fail", "timeout", "error")
 DEFAULT_TIMEOUT = 30.0
@@ -235,8 +236,9 @@ class _Watcher:
         return PROTOCOL_UNKNOWN
 
     def _timeout_detail(self) -> str:
-        detail = (f"no result after {self.elapsed():.1f} s emulated "
-                  f"(PC=${self.gb.registers['PC']:04X})")
+        pc = self.gb.registers["PC"]
+        text, _length = disassemble(self.gb.peek, pc)
+        detail = f"no result after {self.elapsed():.1f} s emulated (PC=${pc:04X}: {text})"
         text = last_lines(self.gb.serial_output.decode("latin-1"), 1)
         if text:
             detail += f"; serial: {text}"

@@ -120,7 +120,7 @@ def test_silent_rom_times_out_after_the_emulated_timeout(tmp_path):
     result = run_image(tmp_path, romimages.build_rom(romimages.LOOP_FOREVER), timeout=0.5)
     assert result.verdict == "timeout"
     assert 0.5 <= result.emulated_seconds < 0.7
-    assert "PC=$0150" in result.detail
+    assert "PC=$0150: JR $0150" in result.detail, "the report disassembles where it hung"
 
 
 def test_cpu_lockup_fails(tmp_path):

@@ -276,3 +276,46 @@ def test_f12_screenshot_and_escape_quits(program):
         pytest.fail("Esc did not quit within 20 s")
     assert status == 0, program.output()
     assert "Traceback" not in program.output()
+
+
+def test_debugger_window_shows_the_frame_it_stopped_at(display, tmp_path, capsys):
+    """`gbemu debug` keeps the game's window open: stopped after `frame 120`, it shows
+    the frame a headless debugger session stops at, and `quit` closes it cleanly."""
+    import io
+
+    from gbemu.debugger import Debugger
+    from gbemu.machine import GameBoy
+
+    env = dict(os.environ, DISPLAY=display, XDG_CONFIG_HOME=str(tmp_path),
+               PYTHONPATH=str(REPO_ROOT), SDL_AUDIODRIVER="dummy")
+    env.pop("SDL_VIDEODRIVER", None)
+    process = subprocess.Popen([sys.executable, "-m", "gbemu", "debug", str(DEMO)],
+                               cwd=tmp_path, env=env, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        found = subprocess.run(["xdotool", "search", "--sync", "--class", "^gbemu$"],
+                               env=env, capture_output=True, text=True,
+                               timeout=START_TIMEOUT).stdout.split()
+        assert found, "the debugger opened no window"
+        process.stdin.write("frame 120\n")
+        process.stdin.flush()
+        time.sleep(4)                   # 120 frames at the DMG's pace take 2 s
+        path = artefact_dir() / "xvfb-debugger-stopped.png"
+        subprocess.run(["import", "-window", found[0], f"png:{path}"], env=env, check=True,
+                       timeout=30)
+        keep(capsys, path, "debugger window, stopped after 120 frames")
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+        import pygame
+        pixels = pygame.surfarray.array3d(pygame.image.load(str(path))).transpose(1, 0, 2)
+        out, _ = process.communicate("registers\nquit\n", timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+    assert process.returncode == 0, out
+    assert "Frame complete" in out and "PC=" in out
+
+    headless = Debugger(GameBoy.from_file(DEMO), out=io.StringIO())
+    headless.advance(frames=120)
+    assert (shades_of(pixels) == headless.gb.screen).all(), \
+        "the window shows the frame the debugger stopped at"

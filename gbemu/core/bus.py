@@ -15,7 +15,8 @@ from numba import njit
 from gbemu.core.hwio import (
     IO_BASE, HRAM_START, IE_ADDR, VRAM_START, ERAM_START, WRAM_START, OAM_START,
     UNUSABLE_START, P1, SB, SC, DIV, TIMA, TMA, TAC, IF, LCDC, STAT, LY, LYC, DMA,
-    BOOT, SOUND_START, WAVE_END, EV_SERIAL, INT_JOYPAD,
+    BOOT, SOUND_START, WAVE_END, EV_SERIAL, EV_WATCH, INT_JOYPAD,
+    DEBUG_WATCH, BP_READ, BP_WRITE,
 )
 from gbemu.core.hwio import (  # io-field offsets
     R_DMA, R_IF, R_P1, R_SB,
@@ -34,8 +35,12 @@ DMA_BYTES = 160
 
 @njit
 def update_bus_special(s):
-    """Whether reads and writes must take the careful path (see read_special)."""
-    s.bus_special = 1 if s.flat_bus or s.boot_mapped or s.dma_active else 0
+    """Whether reads and writes must take the careful path (see read_special).
+
+    Watchpoints take it too, so a run without them pays nothing for them.
+    """
+    careful = s.flat_bus or s.boot_mapped or s.dma_active or s.debug & DEBUG_WATCH
+    s.bus_special = 1 if careful else 0
 
 
 @njit
@@ -153,15 +158,32 @@ def ppu_blocks(s, addr, writing):
 
 
 @njit
+def watch(s, addr, value, kind):
+    """A debugger watchpoint: note the first watched access of the instruction."""
+    if s.debug_map[addr] & kind and not s.events & EV_WATCH:
+        s.events |= EV_WATCH
+        s.watch_addr = addr
+        s.watch_value = value
+        s.watch_kind = kind
+        s.watch_old = peek(s, addr) if kind == BP_WRITE else value
+
+
+@njit
 def read_special(s, addr):
-    """A read that may touch I/O, run into OAM DMA, or use the flat test bus."""
+    """A read that may touch I/O, run into OAM DMA, hit a watchpoint, or use
+    the flat test bus."""
     if s.flat_bus:
-        return np.int64(s.flat[addr])
-    if addr >= IO_BASE and addr < HRAM_START:
+        value = np.int64(s.flat[addr])
+    elif addr >= IO_BASE and addr < HRAM_START:
         sync(s)
+        value = peek(s, addr)
     elif dma_blocks(s, addr) or ppu_blocks(s, addr, np.int64(0)):
-        return np.int64(0xFF)
-    return peek(s, addr)
+        value = np.int64(0xFF)
+    else:
+        value = peek(s, addr)
+    if s.debug & DEBUG_WATCH:
+        watch(s, addr, value, np.int64(BP_READ))
+    return value
 
 
 @njit
@@ -293,8 +315,11 @@ def write(s, addr, value):
         if addr >= HRAM_START and addr < IE_ADDR:
             s.hram[addr - HRAM_START] = value
             return
-    elif dma_blocks(s, addr) and not s.flat_bus:
-        return
+    else:
+        if s.debug & DEBUG_WATCH:
+            watch(s, addr, value, np.int64(BP_WRITE))
+        if dma_blocks(s, addr) and not s.flat_bus:
+            return
     if not s.flat_bus and ppu_blocks(s, addr, np.int64(1)):
         return
     poke(s, addr, value)

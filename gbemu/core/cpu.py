@@ -15,12 +15,12 @@ import numpy as np
 from numba import njit
 
 from gbemu.core.hwio import (
-    EV_BREAKPOINT, EV_ILLEGAL, EV_STOP, EV_TARGET,
+    EV_BREAKPOINT, EV_ILLEGAL, EV_STOP, EV_TARGET, DEBUG_EXEC, DEBUG_CALLS, BP_EXEC,
 )
 from gbemu.core.hwio import (  # io-field offsets
     R_IF, R_TAC,
 )
-from gbemu.core.state import REG_C, REG_F, REG_A
+from gbemu.core.state import REG_C, REG_F, REG_A, CALL_RING
 from gbemu.core.bus import tick, read, write, sync, schedule, peek, update_bus_special
 from gbemu.core.cart import cart_reset
 from gbemu.core.timer import counter_write
@@ -347,15 +347,38 @@ def exec_x0(s, op):
 
 
 @njit
+def note_call(s, origin):
+    """The debugger's call ring: one frame per CALL, RST or interrupt."""
+    slot = s.call_depth % CALL_RING
+    s.call_return[slot] = origin
+    s.call_to[slot] = s.pc
+    s.call_sp[slot] = s.sp
+    s.call_depth += 1
+
+
+@njit
+def note_return(s):
+    """Drop every frame whose return address the stack pointer has passed
+    (RET, RETI, or a program that unwinds the stack itself)."""
+    while s.call_depth > 0 and s.call_sp[(s.call_depth - 1) % CALL_RING] < s.sp:
+        s.call_depth -= 1
+
+
+@njit
 def call(s, target):
-    push16(s, np.int64(s.pc))
+    origin = np.int64(s.pc)
+    push16(s, origin)
     s.pc = target
+    if s.debug & DEBUG_CALLS:
+        note_call(s, origin)
 
 
 @njit
 def ret(s):
     s.pc = pop16(s)
     tick(s)
+    if s.debug & DEBUG_CALLS:
+        note_return(s)
 
 
 @njit
@@ -487,6 +510,8 @@ def dispatch_interrupt(s):
             vector += 8
         s.pc = vector
     tick(s)
+    if s.debug & DEBUG_CALLS:
+        note_call(s, pc)
 
 
 @njit
@@ -509,6 +534,8 @@ def step(s, target):
             sleep_until(s, target)
             return
         s.halted = 0
+        if s.debug & DEBUG_EXEC:
+            return      # under the debugger, waking is a step: the run loop checks PC
     if s.locked or s.stopped:
         if s.stopped and s.buttons:
             s.stopped = 0
@@ -563,6 +590,10 @@ def run(st, target, max_steps):
     while s.clock < target and steps < max_steps:
         step(s, target)
         steps += 1
+        if s.debug & DEBUG_EXEC and s.debug_map[s.pc] & BP_EXEC and not s.halted:
+            # The instruction at PC is next; a HALT's sleep is not a new arrival.
+            s.events |= EV_BREAKPOINT
+            break
         if s.events & s.event_mask:
             break
     if s.clock >= target:

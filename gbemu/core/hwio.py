@@ -133,6 +133,17 @@ EV_AUDIO = 0x10        # the audio sample ring buffer is nearly full: drain it
 EV_TARGET = 0x20       # the cycle target was reached
 EV_STOP = 0x40         # STOP executed
 EV_RUMBLE = 0x80       # the cartridge's rumble motor was switched on or off
+EV_WATCH = 0x100       # a watched address was read or written (the instruction completed)
+
+# Debugger: the record's debug field says what to check (nothing when 0, so a
+# run without breakpoints costs one byte test per instruction); debug_map
+# marks addresses.
+DEBUG_EXEC = 0x01      # stop before an instruction at an address marked BP_EXEC
+DEBUG_WATCH = 0x02     # stop after an access to an address marked BP_READ/BP_WRITE
+DEBUG_CALLS = 0x04     # keep the call ring up to date (backtrace, finish)
+BP_EXEC = 0x01
+BP_READ = 0x02
+BP_WRITE = 0x04
 
 # Cartridge mapper kinds, as stored in the record's mbc field.
 MBC_NONE = 0

@@ -15,6 +15,7 @@ ROM_MAX = 8 * 1024 * 1024        # MBC5's largest cartridge
 ERAM_MAX = 128 * 1024            # MBC5's largest RAM
 SERIAL_LOG_SIZE = 8192           # bytes sent on the link port, kept for the test runner
 AUDIO_BUFFER_FRAMES = 16384      # stereo samples in the APU's ring (0.25 s at 65,536 Hz)
+CALL_RING = 64                   # call frames the debugger's backtrace can show
 
 # Register file layout: the SM83's 3-bit register code indexes r8 directly
 # (B C D E H L - A); slot 6, which the code uses for [HL], stores F.
@@ -90,7 +91,6 @@ STATE = np.dtype([
     ("audio_acc", np.int64, 2),     # left, right: level x T-cycles since the last sample
     ("audio_write", np.int64),      # samples written to audio_buf since power on
     ("audio_read", np.int64),       # samples taken out by Python
-    ("audio_buf", np.int16, (AUDIO_BUFFER_FRAMES, 2)),  # ring of stereo samples
     # OAM DMA: the bus is blocked for the CPU from dma_from to dma_until
     ("dma_active", np.uint8),
     ("dma_from", np.int64),
@@ -105,7 +105,6 @@ STATE = np.dtype([
     ("vram", np.uint8, 0x2000),
     ("oam", np.uint8, 0xA0),
     ("fb", np.uint8, (144, 160)),   # shade indices 0-3
-    ("flat", np.uint8, 0x10000),    # the flat test bus
     ("boot", np.uint8, 0x100),      # a user's boot ROM, mapped while boot_mapped
     ("boot_mapped", np.uint8),
     # Cartridge
@@ -129,8 +128,25 @@ STATE = np.dtype([
     ("romx_offset", np.int64),      # added to an address in $4000-$7FFF to index rom
     ("eram_offset", np.int64),
     ("eram_dirty", np.uint8),
+    # Debugger: the calls the CPU made and has not returned from (a ring)
+    ("call_depth", np.int64),       # calls outstanding; the ring keeps the newest CALL_RING
+    ("call_return", np.uint16, CALL_RING),  # return address pushed (interrupt: the PC left)
+    ("call_to", np.uint16, CALL_RING),     # where it went
+    ("call_sp", np.uint16, CALL_RING),     # SP after the return address was pushed
+    # The debugger's snapshots (gbemu/debugger.py) copy the record from its start
+    # to the end of the cartridge RAM in use, so eram comes last before the ROM, and
+    # what a replay never needs lies after it: the ROM, the flat test bus, the audio
+    # ring (sound is off while debugging) and the debugger's own settings.
     ("eram", np.uint8, ERAM_MAX),
     ("rom", np.uint8, ROM_MAX),
+    ("flat", np.uint8, 0x10000),    # the flat test bus
+    ("audio_buf", np.int16, (AUDIO_BUFFER_FRAMES, 2)),  # ring of stereo samples
+    ("debug", np.uint8),            # DEBUG_* bits: what the run loop and bus check
+    ("debug_map", np.uint8, 0x10000),  # per address: BP_EXEC, BP_READ, BP_WRITE
+    ("watch_addr", np.int64),       # the first watched access of the last instruction
+    ("watch_value", np.int64),      # the byte read or written
+    ("watch_old", np.int64),        # for a write: the byte there before
+    ("watch_kind", np.int64),       # BP_READ or BP_WRITE
 ], align=True)
 
 

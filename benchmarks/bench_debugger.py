@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""What the debugger costs: frames per second under ``gbemu debug`` against ``gbemu run``.
+
+    python benchmarks/bench_debugger.py                   # default ROMs, 20 emulated s, 3 repeats
+    python benchmarks/bench_debugger.py --seconds 10 --repeat 5 path/to/game.gb
+
+Every configuration runs the same ROM from power-on for the same emulated time,
+headless, drawing every frame, in one process, alternating within each repeat:
+
+* plain: ``gb.run_until`` one frame at a time, as ``gbemu run --headless`` does;
+* debugger, nothing set: ``Debugger.advance(frames=N)``, which is the debugger's
+  ``frame N`` command (snapshots for backstep are taken as in any run);
+* debugger, one breakpoint: an exec breakpoint at $3FFF whose condition never holds
+  (A > $FF), so every instruction is checked against the map;
+* debugger, one watchpoint: a write watchpoint on $FEFF (in the unusable area) whose
+  condition never holds, which sends every memory access through the bus's careful
+  path.
+
+A program that does reach $3FFF or write $FEFF stops in the core and is resumed
+by Python after the condition is checked; that cost is part of the figure.
+
+The table shows the median frames per second and each ratio to plain; the aim
+is that "nothing set" stays within 5 % of plain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import (  # noqa: E402  (what the benchmark scripts share)
+    CLOCK_HZ, FRAME_CYCLES, add_rom_arguments, default_rom_root, environment, find_roms,
+    import_gbemu,
+)
+
+DEFAULT_ROMS = (
+    "blargg/cpu_instrs/cpu_instrs.gb",
+    "homebrew/2048gb/2048.gb",
+    "homebrew/tobutobugirl/tobu.gb",
+    "homebrew/libbet/libbet.gb",
+)
+CONFIGS = ("plain", "debugger, nothing set", "debugger, one breakpoint",
+           "debugger, one watchpoint")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description="Frames per second with the debugger.")
+    add_rom_arguments(parser, DEFAULT_ROMS)
+    parser.add_argument("--seconds", type=float, default=20.0,
+                        help="emulated seconds per run (default 20)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each (default 3)")
+    return parser.parse_args(argv)
+
+
+def measure(gbemu, rom: bytes, config: str, frames: int) -> float:
+    """Frames per second of one fresh run."""
+    from gbemu.debugger import Debugger
+
+    gb = gbemu.GameBoy(rom)
+    if config == "plain":
+        start = time.perf_counter()
+        for _ in range(frames):
+            gb.run_until(gb.clock + FRAME_CYCLES)
+        return frames / (time.perf_counter() - start)
+    debugger = Debugger(gb, out=io.StringIO())
+    if config.endswith("breakpoint"):
+        debugger.execute("break $3FFF if A > $FF")
+    elif config.endswith("watchpoint"):
+        debugger.execute("watch $FEFF write if A > $FF")
+    start = time.perf_counter()
+    stop = debugger.advance(frames=frames)
+    elapsed = time.perf_counter() - start
+    if stop.reason != "Frame complete":
+        raise RuntimeError(f"the debugger stopped early: {stop.reason}")
+    return frames / elapsed
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    gbemu = import_gbemu()
+    from gbemu.testrunner import compile_core
+
+    compile_core()
+    root = args.rom_root or default_rom_root()
+    roms = find_roms(args.roms or DEFAULT_ROMS, root)
+    if not roms:
+        print("no ROMs found", file=sys.stderr)
+        return 2
+    frames = round(args.seconds * CLOCK_HZ / FRAME_CYCLES)
+    for _, path in roms[:1]:               # warm every code path once
+        for config in CONFIGS:
+            measure(gbemu, path.read_bytes(), config, 10)
+    print(f"{frames} frames ({args.seconds:g} emulated s) per run, median of {args.repeat}, "
+          "headless, drawing every frame\n")
+    header = f"{'ROM':<34}" + "".join(f"{c:>26}" for c in CONFIGS)
+    print(header)
+    for name, path in roms:
+        rom = path.read_bytes()
+        results = {config: [] for config in CONFIGS}
+        for _ in range(args.repeat):
+            for config in CONFIGS:
+                results[config].append(measure(gbemu, rom, config, frames))
+        plain = statistics.median(results["plain"])
+        cells = []
+        for config in CONFIGS:
+            fps = statistics.median(results[config])
+            ratio = "" if config == "plain" else f" ({fps / plain:.3f})"
+            cells.append(f"{fps:,.0f} fps{ratio}")
+        print(f"{name:<34}" + "".join(f"{cell:>26}" for cell in cells))
+    print("\n(ratio) = frames per second against plain; 1.000 is no cost")
+    for line in environment(gbemu):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

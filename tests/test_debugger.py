@@ -1,0 +1,280 @@
+"""The debugger (gbemu/debugger.py) driven by command lines, as a user's script drives it.
+
+Programs are written in our assembler's syntax and assembled here, so each test
+names its own addresses by label; the Mooneye session loads the ROM's own .sym.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+
+import pytest
+
+from gbemu import asm, opcodes
+from gbemu.core import hwio
+from gbemu.debugger import Debugger
+from gbemu.images import load_png
+from gbemu.machine import GameBoy
+from gbemu.symbols import Symbol, SymbolTable
+from tests.romroot import REPO_ROOT
+
+PC_LINE = re.compile(r"PC=([0-9A-F]{4})")
+
+
+class Session:
+    """A Debugger with its output captured; ``run(line)`` returns what the command printed."""
+
+    def __init__(self, gb, symbols=None):
+        self.out = io.StringIO()
+        self.dbg = Debugger(gb, symbols=symbols, out=self.out)
+
+    def run(self, *lines) -> str:
+        start = self.out.tell()
+        for line in lines:
+            self.dbg.execute(line)
+        self.out.seek(start)
+        text = self.out.read()
+        self.out.seek(0, io.SEEK_END)
+        return text
+
+    def registers(self) -> dict:
+        return {name: self.dbg.reg(name) for name in ("AF", "BC", "DE", "HL", "SP", "PC")}
+
+    @property
+    def pc(self) -> int:
+        return self.dbg.reg("PC")
+
+
+def program(source: str) -> tuple[GameBoy, SymbolTable]:
+    """Assemble source (entry at $0150) into a GameBoy and its labels."""
+    text = 'SECTION "entry", ROM0[$100]\n nop\n jp start\nSECTION "main", ROM0[$150]\n' + source
+    built = asm.Assembler(asm.hardware_symbols()).assemble(text, "test.asm")
+    labels = SymbolTable(Symbol(name, 0, value) for name, value in built.symbols.items()
+                         if name.islower() and 0x150 <= value < 0x8000)
+    return GameBoy(built.image), labels
+
+
+COUNTER = """
+start:
+    xor a
+loop:
+    inc a
+    ld [$C000], a
+    call helper
+    jr loop
+helper:
+    ld b, a
+    ret
+"""
+
+
+def test_mooneye_session_break_step_next_watch_backstep(rom_root):
+    rom = rom_root / "mooneye" / "acceptance" / "timer" / "tim00.gb"
+    symbols = SymbolTable.beside(rom)
+    quit_label = symbols.resolve("quit")
+    assert quit_label is not None, "the ROM's .sym names its quit routine"
+    session = Session(GameBoy.from_file(rom), symbols)
+
+    out = session.run("break quit", "continue")
+    assert "Breakpoint 1" in out and "(quit)" in out
+    assert session.pc == quit_label.addr
+
+    # Step up to the first CALL, then step over it.
+    seen = []
+    while opcodes.BASE[session.dbg.read(session.pc)].mnemonic.split()[0] != "CALL":
+        seen.append(session.registers())
+        session.run("step")
+        assert len(seen) < 20, "quit calls a routine within its first instructions"
+    call_at, sp = session.pc, session.dbg.reg("SP")
+    before = int(session.dbg.s["instructions"])
+    session.run("next")
+    assert session.pc == call_at + 3 and session.dbg.reg("SP") == sp
+    assert int(session.dbg.s["instructions"]) > before + 1, "the called routine ran"
+
+    # Watch the LCD being switched off (quit does it before printing).
+    out = session.run("watch LCDC write", "continue")
+    assert re.search(r"Watchpoint 2: write \$FF40 \(LCDC\) = \$[0-7][0-9A-F]", out), out
+    assert session.dbg.read(hwio.LCDC) & 0x80 == 0
+
+    out = session.run("registers")
+    assert PC_LINE.search(out)
+    assert re.search(r"flags Z=[01] N=[01] H=[01] C=[01]", out)
+
+    # Three single steps, then back three: the registers are those of three steps ago.
+    history = []
+    for _ in range(3):
+        history.append(session.registers())
+        session.run("step")
+    after = session.registers()
+    out = session.run("backstep 3", "registers")
+    assert session.registers() == history[0]
+    assert PC_LINE.search(out).group(1) == f"{history[0]['PC']:04X}"
+    session.run("step 3")
+    assert session.registers() == after, "replaying forward arrives at the same state"
+
+
+def test_cli_scripted_session_without_a_terminal(rom_root, tmp_path):
+    rom = rom_root / "mooneye" / "acceptance" / "timer" / "tim00.gb"
+    script = "break main\ncontinue\nstep 2\nregisters\nbackstep 2\nregisters\nquit\n"
+    done = subprocess.run([sys.executable, "-m", "gbemu", "debug", str(rom), "--headless"],
+                          input=script, capture_output=True, text=True, timeout=600,
+                          cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "(gbemu)" not in done.stdout, "no prompt when standard input is not a terminal"
+    pcs = PC_LINE.findall(done.stdout)
+    main = SymbolTable.beside(rom).resolve("main").addr
+    assert pcs[1] == f"{main:04X}", "backstep 2 returns to the breakpoint at main"
+    assert pcs[0] != pcs[1]
+
+
+def test_breakpoint_condition_and_hit_count():
+    gb, labels = program(COUNTER)
+    session = Session(gb, labels)
+    session.run("break helper if A == 3")
+    out = session.run("continue")
+    assert session.pc == labels.resolve("helper").addr and session.dbg.reg("A") == 3
+    assert "hits 1" in session.run("info breakpoints"), out
+    session.run("delete 1", "break helper")
+    session.run("continue")
+    assert session.dbg.reg("A") == 4
+
+
+def test_finish_and_backtrace():
+    gb, labels = program(COUNTER)
+    session = Session(gb, labels)
+    session.run("break helper", "continue")
+    out = session.run("backtrace")
+    assert "#1" in out and "helper" in out and "loop" in out, out
+    session.run("finish")
+    pc, read = session.pc, session.dbg.read
+    assert read(pc - 3) == 0xCD, "back just after the CALL"
+    assert read(pc - 2) | read(pc - 1) << 8 == labels.resolve("helper").addr
+    assert "#1" not in session.run("backtrace")
+
+
+def test_watch_kinds_change_read_and_ranges():
+    gb, labels = program("""
+start:
+    ld a, 5
+    ld [$C001], a
+    ld [$C001], a
+    ld a, [$C001]
+    ld a, 6
+    ld [$C001], a
+spin:
+    jr spin
+""")
+    session = Session(gb, labels)
+    session.run("watch $C000-$C003 change")
+    assert "= $05 (was $00)" in session.run("continue")
+    out = session.run("continue")
+    assert "= $06 (was $05)" in out, "writing the same byte again is not a change"
+    session = Session(GameBoy(gb.rom), labels)
+    session.run("watch $C001 read")
+    out = session.run("continue")
+    assert "read $C001 = $05" in out
+
+
+def test_breakpoint_right_after_halt_is_seen_when_the_cpu_wakes():
+    gb, labels = program("""
+start:
+    ld a, $05
+    ldh [TAC], a        ; timer on: TIMA overflows within a millisecond
+    ld a, $04
+    ld [IE_ADDR], a
+    xor a
+    ldh [IF], a
+    halt                ; IME is off: wakes without a dispatch
+woke:
+    nop
+    jr woke
+""")
+    session = Session(gb, labels)
+    session.run("break woke", "continue")
+    assert session.pc == labels.resolve("woke").addr
+    assert not session.dbg.s["halted"]
+    assert session.dbg.read(hwio.IF) & hwio.INT_TIMER
+
+
+def test_reverse_continue_returns_to_the_previous_stop():
+    gb, labels = program(COUNTER)
+    session = Session(gb, labels)
+    session.run("watch $C000")
+    for value in (1, 2, 3):
+        session.run("continue")
+        assert session.dbg.read(0xC000) == value
+    out = session.run("reverse-continue")
+    assert "Watchpoint 1" in out
+    assert session.dbg.read(0xC000) == 2, "back at the write of 2"
+    session.run("continue")
+    assert session.dbg.read(0xC000) == 3
+
+
+def test_backstep_beyond_the_recorded_history_is_refused():
+    gb, _ = program(COUNTER)
+    session = Session(gb)
+    out = session.run("step 2", "backstep 5")
+    assert "backstep: history starts" in out
+    assert int(session.dbg.s["instructions"]) == 2
+
+
+def test_set_examine_and_disassemble():
+    gb, labels = program(COUNTER)
+    session = Session(gb, labels)
+    session.run("set a=$12", "set [$C010] $34", "set zf 0", "set cf 1")
+    regs = session.run("registers")
+    assert "A=12" in regs and "Z=0" in regs and "C=1" in regs
+    assert "$C010  34" in session.run("x $C010 1")
+    listing = session.run("disassemble loop 4")
+    expected = ["loop:", "INC A", "LD [$C000],A", "CALL", "JR"]
+    positions = [listing.find(text) for text in expected]
+    assert -1 not in positions and positions == sorted(positions), listing
+    assert "; helper" in listing, "call targets are named by their labels"
+    assert "unknown command" in session.run("frobnicate")
+    assert "break:" in session.run("break no_such_label")
+
+
+def test_io_ppu_oam_and_pictures(tmp_path):
+    gb, _ = program(COUNTER)
+    session = Session(gb)
+    session.run("frame 2")
+    out = session.run("io")
+    assert re.search(r"\$FF40 LCDC\s+\$91\s+LCD on", out), out
+    assert "TAC" in session.run("io TAC")
+    assert "mode" in session.run("ppu")
+    assert len(session.run("oam").splitlines()) >= 40
+    for command, name, shape in (("tiles", "t.png", (192, 128)), ("map", "m.png", (256, 256)),
+                                 ("oam", "o.png", None)):
+        path = tmp_path / name
+        session.run(f"{command} {path}")
+        picture = load_png(path)
+        if shape is not None:
+            assert picture.shape[:2] == shape
+
+
+def test_trace_writes_one_line_per_instruction(tmp_path):
+    gb, labels = program(COUNTER)
+    session = Session(gb, labels)
+    path = tmp_path / "trace.txt"
+    session.run(f"trace {path}", "step 7", "trace off", "step 3")
+    lines = [line for line in path.read_text().splitlines() if not line.startswith("#")]
+    assert len(lines) == 7, "tracing stopped with 'trace off'"
+    assert [line.split()[1] for line in lines[:3]] == ["0100", "0101", "0150"]
+    assert "NOP" in lines[0] and "XOR A,A" in lines[2]
+    assert "CALL" in lines[5] and lines[6].split()[1] == f"{labels.resolve('helper').addr:04X}"
+    cycles = [int(line.split()[0]) for line in lines]
+    assert cycles == sorted(cycles) and len(set(cycles)) == 7
+
+
+def test_no_breakpoints_means_no_checks_in_the_core():
+    gb, _ = program(COUNTER)
+    session = Session(gb)
+    assert session.dbg.s["debug"] == hwio.DEBUG_CALLS
+    session.run("watch $C000", "break $0150")
+    assert session.dbg.s["debug"] & hwio.DEBUG_EXEC and session.dbg.s["debug"] & hwio.DEBUG_WATCH
+    session.run("disable 1", "delete 2")
+    assert session.dbg.s["debug"] == hwio.DEBUG_CALLS
+    assert not session.dbg.s["debug_map"].any()
