@@ -1102,11 +1102,15 @@ class Debugger:
         previous = signal.signal(signal.SIGINT, self._on_interrupt) \
             if threading.current_thread() is threading.main_thread() else None
         self.show_current()
+        last = ""
         try:
             while not self.quit:
                 line = lines.next_line()
                 if line is None:
                     break
+                if interactive and not line.strip():
+                    line = last            # Enter again: step, next... once more
+                last = line
                 self.execute(line)
         finally:
             if previous is not None:

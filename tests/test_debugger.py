@@ -278,3 +278,18 @@ def test_no_breakpoints_means_no_checks_in_the_core():
     session.run("disable 1", "delete 2")
     assert session.dbg.s["debug"] == hwio.DEBUG_CALLS
     assert not session.dbg.s["debug_map"].any()
+
+
+@pytest.mark.parametrize("problem", ["missing rom", "bad symbols"])
+def test_cli_bad_input_is_one_line_and_status_2(tmp_path, problem):
+    rom = tmp_path / "game.gb"
+    if problem == "bad symbols":
+        rom.write_bytes(program(COUNTER)[0].rom)
+        (tmp_path / "game.sym").write_text("00:0150 start\nthis is not a label\n")
+    done = subprocess.run([sys.executable, "-m", "gbemu", "debug", str(rom), "--headless"],
+                          input="quit\n", capture_output=True, text=True, timeout=600,
+                          cwd=REPO_ROOT)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert str(tmp_path / ("game.sym:2" if problem == "bad symbols" else "game.gb")) in lines[0]
