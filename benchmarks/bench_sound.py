@@ -28,8 +28,11 @@ per ``--report-every`` seconds and in summary: where rate control holds it, unde
 dropped samples. On a machine without a sound card use ``SDL_AUDIODRIVER=dummy``. That
 driver's clock is not a sound card's: it sleeps a whole number of milliseconds per
 mixer buffer, so it plays 512 samples at 48 kHz (10.67 ms) in about 10 ms, 4.5 % fast,
-beyond what a ratio nudge of 0.5 % may correct. With 1024-sample buffers at 44.1 kHz
-(the defaults here, ``--rate`` and ``--mixer-buffer``) we measured it 0.3 % fast.
+beyond what a ratio nudge of 1 % may correct. With 1024-sample buffers at 44.1 kHz
+(the defaults here, ``--rate`` and ``--mixer-buffer``) it sleeps 23 ms per 23.2 ms of
+sound, plus whatever the sleep overshoots by, so its speed depends on the machine's
+load: we have measured it 0.3 % fast, and 0.40 % and 0.57 % slow over ten minutes,
+with stretches of a minute over 1 % slow.
 """
 
 from __future__ import annotations
@@ -68,9 +71,9 @@ def parse_args(argv):
                         help="--realtime: mixer sample rate (default 44100)")
     parser.add_argument("--mixer-buffer", type=int, default=1024,
                         help="--realtime: samples per SDL mixing callback (default 1024)")
-    parser.add_argument("--max-nudge", type=float, default=0.5, metavar="PERCENT",
+    parser.add_argument("--max-nudge", type=float, metavar="PERCENT",
                         help="--realtime: largest rate-control change of the ratio "
-                             "(default 0.5)")
+                             "(default: gbemu.audio.MAX_RATE_NUDGE, 1 %%)")
     parser.add_argument("--switch-interval", type=float, default=5.0, metavar="MS",
                         help="--realtime: Python's thread switch interval (default 5, "
                              "Python's own)")
@@ -174,8 +177,10 @@ def fps_table(args, gbemu, roms) -> None:
 
 def realtime(args, gbemu, rom: Path) -> None:
     import os
-    from gbemu.audio import AudioOutput
+    from gbemu.audio import MAX_RATE_NUDGE, AudioOutput
 
+    if args.max_nudge is None:
+        args.max_nudge = 100 * MAX_RATE_NUDGE
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     # pygame's mixer thread needs the GIL each time a queued Sound starts; let it
     # have it sooner than Python's default 5 ms switch interval would.
@@ -241,7 +246,8 @@ def realtime(args, gbemu, rom: Path) -> None:
           f"(the frontend's {args.fps:g} fps against {GB_FPS:.3f} calls for "
           f"{100 * (args.fps / GB_FPS - 1):.3f}), min {100 * min(nudges):.3f}, "
           f"max {100 * max(nudges):.3f}")
-    print(f"underruns: {output.underruns}, dropped samples: {output.dropped}")
+    print(f"underruns: {output.underruns}, dropped samples: {output.dropped} "
+          f"(in {output.drops} cut(s))")
     print(f"the device played {consumed / elapsed:.1f} samples per wall second "
           f"({100 * (consumed / elapsed / output.rate - 1):+.2f} % against its nominal "
           f"{output.rate}, underrun gaps included)")

@@ -12,7 +12,10 @@ the mixer and the host's audio path need:
   from call to call, for rate control.
 - ``AudioPipeline``: the two together, with volume and clipping to int16.
 - ``AudioOutput``: plays through pygame's mixer, fed once per frame, and
-  holds its buffer level by nudging the resampling ratio (at most 0.5 %).
+  holds its buffer level by nudging the resampling ratio (at most 1 %);
+  while the emulation runs fast it stays silent or plays the sound faster
+  and higher ("mute" or "pitch").
+- ``volume_gain``: the gain for a volume setting in percent.
 - ``WavWriter``: a 16-bit stereo WAV file of what the game played.
 - ``feed_every_frame``: hooks sinks (AudioOutput, WavWriter) to a frontend.
 
@@ -40,9 +43,25 @@ CUTOFF_FRACTION = 0.90            # of the output's Nyquist frequency
 HIGH_PASS_BLOCK = 1024            # samples per closed-form high-pass block
 
 MIXER_BUFFER = 512                # samples per SDL mixing callback
-MAX_RATE_NUDGE = 0.005            # rate control changes the ratio by at most 0.5 %
-RATE_PROPORTIONAL = 0.005         # ratio change for a level error of one whole target
-RATE_INTEGRAL = 0.00005           # added to the standing correction per feed, same units
+MAX_RATE_NUDGE = 0.01             # rate control changes the ratio by at most 1 %
+RATE_PROPORTIONAL = 0.05          # ratio change for a level error of one whole target
+RATE_INTEGRAL = 0.0001            # added to the standing correction per feed, same units
+LEVEL_SMOOTHING = 0.05            # weight of each feed's level error in its running mean
+DROP_OVER = 4                     # drop waiting samples once the level is this many targets
+DROP_FADE = 256                   # samples crossfaded across a cut (5 ms at 48 kHz)
+FAST_FORWARD_MODES = ("mute", "pitch")
+SPEED_WINDOW = 0.5                # pitch: the emulation's speed is measured over this (s)
+
+
+def volume_gain(percent: float) -> float:
+    """The gain (0..1) for a volume setting in percent: the square of the fraction.
+
+    Loudness follows the logarithm of the gain, so equal steps of a linear gain
+    sound tiny near the top and huge near the bottom; squared, each 10 % step
+    from 100 % down is 1.8, 2.0, 2.3, 2.7, 3.2, 3.9, 5, 7 and 12 dB.
+    """
+    fraction = min(max(float(percent), 0.0), 100.0) / 100.0
+    return fraction * fraction
 
 
 class HighPass:
@@ -204,29 +223,58 @@ class AudioOutput:
 
     Call ``start()`` once, then ``feed(gb.read_samples())`` once per emulated
     frame, and ``stop()`` at the end; ``volume`` (0..1) and ``muted`` can be
-    set at any time. Resampled samples wait in a FIFO; whenever the mixer's
-    queue slot on our reserved channel is free, everything waiting goes to
-    it as one Sound once half of ``target`` is waiting, so most of the buffer
+    set at any time and act at once, as the mixer channel's gain, not on the
+    samples already waiting. Resampled samples wait in a FIFO; whenever the
+    mixer's queue slot on our reserved channel is free, everything waiting goes
+    to it as one Sound once half of ``target`` is waiting, so most of the buffer
     sits in the mixer, safe from a late frame. Playing starts (and restarts
     after an underrun) once ``target`` samples (80 ms) are waiting.
 
     ``level`` counts the output samples not yet heard. Rate control: each
-    feed nudges the resampling ratio, proportionally and with a slow
-    integral, by at most ``max_nudge`` (0.5 %), to hold ``level`` at ``target``; so a
+    feed nudges the resampling ratio, proportionally and with a slow integral,
+    by at most ``max_nudge`` (1 %), to hold ``level`` at ``target``; so a
     frontend paced at 60 Hz instead of 59.73 Hz, or a device clock a little
-    off, neither starves nor floods the buffer. If the level still runs far
-    over (fast-forward), the oldest waiting samples are dropped.
+    off, neither starves nor floods the buffer. The level's error is first
+    averaged over about 20 feeds, since the mixer takes samples a whole callback
+    buffer (up to 23 ms) at a time. The gains (5 % of ratio per target of
+    error, and 0.01 % per feed added to the standing part) put the loop a little
+    past critical damping: the level settles in seconds without swinging. The
+    earlier 0.5 % and 0.005 % made a loop that rang with a period of about half
+    a minute, and on the dummy driver swung the level between 50 and 150 ms,
+    with an underrun, within a minute.
+
+    1 % is 17 cents, the most the pitch may be off, and only while a clock
+    really is that far off: SDL's dummy driver, which sleeps whole
+    milliseconds, has run 0.4 to 0.57 % slow on average here (past the 0.5 %
+    this limit once was), and over 1 % slow for a minute at a time; a sound
+    card's crystal should be far closer. If the level still runs far over
+    (four targets: a stall, a burst of frames, a clock off by more than 1 %),
+    the oldest waiting samples are cut back to the target, crossfading over
+    the cut.
+
+    ``set_speed`` tells the output how fast the emulation runs. With
+    ``fast_forward="mute"`` (the default) any speed but 1 stops the sound at
+    once and queues nothing: the music would be unrecognisable anyway, and the
+    buffer neither fills nor carries stale sound into normal play, which
+    resumes as playing starts, one ``target`` after the speed is back to 1.
+    With ``"pitch"`` the emulated sound plays at the speed-up, faster and
+    higher, as a tape played fast: the ratio is scaled by the speed, measured
+    from the samples arriving per wall second (see ``set_speed``), so the level
+    stays where rate control holds it. The low-pass is the one for 1x, so some
+    of the sped-up treble folds back: a cue while skipping ahead, not music.
+    ``silence()`` stops the sound at once (the frontend's pause).
     """
 
     def __init__(self, rate: int = DEFAULT_DEVICE_RATE, target_ms: float = 80.0,
                  volume: float = 1.0, mixer_buffer: int = MIXER_BUFFER,
-                 max_nudge: float = MAX_RATE_NUDGE):
+                 max_nudge: float = MAX_RATE_NUDGE, fast_forward: str = "mute"):
         self.requested_rate = rate
         self.max_nudge = max_nudge
         self.mixer_buffer = mixer_buffer
         self.target_ms = target_ms
         self._volume = min(max(float(volume), 0.0), 1.0)
         self._muted = False
+        self.fast_forward = fast_forward
         self.rate = rate
         self.target = int(rate * target_ms / 1000)
         self.pipeline = None
@@ -235,8 +283,14 @@ class AudioOutput:
         self.fifo_len = 0
         self.nudge = 0.0
         self._integral = 0.0
+        self._error = 0.0           # the level's error, in targets, averaged over feeds
+        self.speed = 1.0            # what set_speed was last told
+        self.pitch = 1.0            # the speed-up the last feed was played at
+        self._arrivals = deque()    # pitch: (time, APU samples) fed within SPEED_WINDOW
+        self._arrived = 0           # the APU samples in _arrivals after the first entry
         self.underruns = 0          # times the mixer ran out of samples
         self.dropped = 0            # output samples dropped because the level ran far over
+        self.drops = 0              # times that happened
         self._playing_len = 0
         self._playing_since = 0.0
         self._queued_len = 0
@@ -246,6 +300,18 @@ class AudioOutput:
         self._stalled = False
         self._make_sound = None
         self._close_mixer = None
+
+    @property
+    def fast_forward(self) -> str:
+        """What the sound does while the emulation runs fast: "mute" or "pitch"."""
+        return self._fast_forward
+
+    @fast_forward.setter
+    def fast_forward(self, mode: str):
+        if mode not in FAST_FORWARD_MODES:
+            raise ValueError(f"fast_forward must be one of {', '.join(FAST_FORWARD_MODES)},"
+                             f" not {mode!r}")
+        self._fast_forward = mode
 
     # -- lifetime --------------------------------------------------------------
 
@@ -276,6 +342,8 @@ class AudioOutput:
         self.rate = rate
         self.target = int(rate * self.target_ms / 1000)
         self.pipeline = AudioPipeline(rate, 1.0)
+        if self.pipeline.resampler is None:     # rate control and pitch act on the ratio
+            self.pipeline.resampler = Resampler(APU_RATE, rate)
         self._apply_volume()
 
     def stop(self):
@@ -312,6 +380,62 @@ class AudioOutput:
         if self.channel is not None:
             self.channel.set_volume(0.0 if self._muted else self._volume)
 
+    # -- speed -----------------------------------------------------------------------
+
+    def set_speed(self, speed: float | None):
+        """How fast the emulation runs from now on, as a multiple of real time: 1,
+        a fast-forward cap (4.0), or None for as fast as it goes.
+
+        "mute": any speed but 1 silences the output until the speed is 1 again.
+        "pitch": the speed-up played at is the one measured over the feeds of the
+        last ``SPEED_WINDOW`` (0.5 s): APU samples arrived / 65,536 / wall seconds,
+        counted from this call, so the first feed already has a reading. A cap
+        bounds it (a frame run before the pacer's first wait would read far over),
+        and 1 is its floor. Measured, not taken from the cap, because a machine
+        that cannot reach the cap would otherwise starve the buffer; over half a
+        second, because the pitch should not wobble with each frame's timing.
+        """
+        if speed == self.speed:
+            return
+        self.speed = speed
+        self._arrivals.clear()
+        self._arrivals.append((self._clock(), 0))
+        self._arrived = 0
+        if speed != 1 and self.fast_forward == "mute":
+            self.silence()
+
+    def _measured_pitch(self, count: int) -> float:
+        """The speed-up to play ``count`` new APU samples at (pitch mode)."""
+        now = self._clock()
+        arrivals = self._arrivals
+        arrivals.append((now, count))
+        self._arrived += count
+        # Slide the window, keeping at least one interval in it.
+        while len(arrivals) > 2 and now - arrivals[1][0] >= SPEED_WINDOW:
+            arrivals.popleft()
+            self._arrived -= arrivals[0][1]
+        elapsed = now - arrivals[0][0]
+        if elapsed > 0:
+            measured = self._arrived / APU_RATE / elapsed
+        else:                                   # no time has passed: nothing to measure
+            measured = self.speed or self.pitch
+        if self.speed is not None:
+            measured = min(measured, self.speed)
+        return max(measured, 1.0)
+
+    def silence(self):
+        """Stop the sound now and forget what waits (pause, muted fast-forward).
+
+        Not an underrun: playing starts again once ``target`` samples are waiting.
+        """
+        if self.channel is not None:
+            self.channel.stop()
+        self.fifo.clear()
+        self.fifo_len = 0
+        self._playing_len = 0
+        self._queued_len = 0
+        self._stalled = False
+
     # -- feeding -------------------------------------------------------------------
 
     @property
@@ -323,18 +447,28 @@ class AudioOutput:
         """Take APU samples (int16 (n, 2) at 65,536 Hz, one frame's) and play them."""
         if self.pipeline is None:
             raise RuntimeError("AudioOutput.feed() before start()")
+        if self.speed != 1 and self.fast_forward == "mute":
+            self.pitch = 1.0
+            return
         self._track_mixer()
+        self.pitch = 1.0 if self.speed == 1 else self._measured_pitch(len(samples))
         if self.channel.get_busy():
-            # Proportional-integral control of the level through the ratio.
-            error = (self.level - self.target) / self.target
+            # Proportional-integral control of the level through the ratio. The
+            # standing (integral) part is the device clock's error, learnt at speed 1:
+            # a fast-forward's speed readings do not feed it.
+            self._error += LEVEL_SMOOTHING * ((self.level - self.target) / self.target
+                                              - self._error)
+            error = self._error
             limit = self.max_nudge
-            self._integral = min(max(self._integral + RATE_INTEGRAL * error, -limit), limit)
+            if self.speed == 1:
+                self._integral = min(max(self._integral + RATE_INTEGRAL * error, -limit),
+                                     limit)
             self.nudge = min(max(RATE_PROPORTIONAL * error + self._integral, -limit), limit)
-        out = self.pipeline.process(samples, self.nudge)
+        out = self.pipeline.process(samples, self.pitch * (1.0 + self.nudge) - 1.0)
         if len(out):
             self.fifo.append(out)
             self.fifo_len += len(out)
-        if self.level > 4 * self.target:
+        if self.level > DROP_OVER * self.target:
             self._drop(self.level - self.target)
         self._pump()
 
@@ -396,7 +530,22 @@ class AudioOutput:
         return taken
 
     def _drop(self, count: int):
-        self.dropped += len(self._take(min(count, self.fifo_len)))
+        """Cut ``count`` waiting samples (at most what waits, less ``DROP_FADE``) from
+        the head of the FIFO, crossfading the samples before the cut into those after
+        it over ``DROP_FADE`` samples, so the cut is a skip, not a click."""
+        waiting = self._take(self.fifo_len)
+        count = min(count, len(waiting) - DROP_FADE)
+        if count > 0:
+            fade_in = np.linspace(0.0, 1.0, DROP_FADE)[:, None]
+            joined = (waiting[:DROP_FADE] * (1.0 - fade_in)
+                      + waiting[count:count + DROP_FADE] * fade_in)
+            waiting = np.concatenate([np.round(joined).astype(np.int16),
+                                      waiting[count + DROP_FADE:]])
+            self.dropped += count
+            self.drops += 1
+        if len(waiting):
+            self.fifo.append(waiting)
+            self.fifo_len += len(waiting)
 
     def _pump(self):
         """Start playing once the FIFO holds ``target``; then, whenever the queue

@@ -417,8 +417,8 @@ def run_window(gb, args, settings) -> int:
 
 
 def _play_sound(frontend, gb):
-    """Play gb's sound while the window runs; without an audio device, say so and go
-    on silently."""
+    """Play gb's sound while the window runs, its volume, mute and fast-forward sound
+    under the window's control; without an audio device, say so and go on silently."""
     from gbemu.audio import AudioOutput, feed_every_frame
 
     output = AudioOutput()
@@ -430,6 +430,7 @@ def _play_sound(frontend, gb):
         print(f"{PROG}: warning: no sound ({err})", file=sys.stderr)
         return
     frontend.on_shutdown(output.stop)
+    frontend.attach_sound(output)
     feed_every_frame(frontend, gb, output)
 
 

@@ -21,12 +21,14 @@ import textwrap
 import tomllib
 from pathlib import Path
 
+from gbemu.audio import FAST_FORWARD_MODES
+
 APP = "gbemu"
 CONFIG_NAME = "config.toml"
 
 GAME_BUTTONS = ("right", "left", "up", "down", "a", "b", "select", "start")
 CONTROLS = ("pause", "fast_forward", "frame_advance", "screenshot", "palette",
-            "fullscreen", "quit")
+            "fullscreen", "volume_down", "volume_up", "mute", "quit")
 
 # The DMG's four shades, lightest first, as the screen shows them in each palette.
 PALETTES = {
@@ -47,6 +49,10 @@ DEFAULTS = {
     "speed": {
         "fast_forward": 4.0,
     },
+    "sound": {
+        "volume": 100,
+        "fast_forward": "mute",
+    },
     "screenshot": {
         "size": "native",
         "directory": "",
@@ -56,6 +62,7 @@ DEFAULTS = {
         "a": ["x"], "b": ["z"], "select": ["backspace", "right shift"], "start": ["return"],
         "pause": ["p"], "fast_forward": ["tab"], "frame_advance": ["n"],
         "screenshot": ["f12"], "palette": ["f10"], "fullscreen": ["f11"],
+        "volume_down": ["-", "[-]"], "volume_up": ["=", "+", "[+]"], "mute": ["m"],
         "quit": ["escape"],
     },
     "gamepad": {
@@ -77,6 +84,11 @@ COMMENTS = {
     "window.pause_on_focus_loss": "Pause while the window is not focused.",
     "speed": "Speed.",
     "speed.fast_forward": "Highest speed while fast-forward is held, x real time; 0 = unlimited.",
+    "sound": "Sound in the window.",
+    "sound.volume": ("Volume at start, in percent (0-100); the volume keys (- and =) change it "
+                     "in steps of 10, M mutes."),
+    "sound.fast_forward": ('While fast-forwarding: "mute" (silent) or "pitch" (the sound '
+                           "plays sped up, faster and higher)."),
     "screenshot": "Screenshots (F12), saved as PNG.",
     "screenshot.size": '"native" (160x144) or "window" (the window\'s size).',
     "screenshot.directory": "Folder for screenshots; empty = the current directory.",
@@ -93,6 +105,7 @@ COMMENTS = {
 
 SCALE_RANGE = (1, 10)
 SCREENSHOT_SIZES = ("native", "window")
+VOLUME_RANGE = (0, 100)
 _COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 
@@ -193,14 +206,17 @@ def _checked(section: str, key: str, value, path):
     if isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(path, f"{name}: expected a whole number")
-        if key == "scale" and not SCALE_RANGE[0] <= value <= SCALE_RANGE[1]:
-            raise ConfigError(path, f"{name}: {value} is outside {SCALE_RANGE[0]}-"
-                                    f"{SCALE_RANGE[1]}")
+        for limited, (low, high) in (("window.scale", SCALE_RANGE),
+                                     ("sound.volume", VOLUME_RANGE)):
+            if name == limited and not low <= value <= high:
+                raise ConfigError(path, f"{name}: {value} is outside {low}-{high}")
         return value
     if not isinstance(value, str):
         raise ConfigError(path, f"{name}: expected a string")
-    if name == "screenshot.size" and value not in SCREENSHOT_SIZES:
-        raise ConfigError(path, f"{name}: expected one of {', '.join(SCREENSHOT_SIZES)}")
+    for limited, choices in (("screenshot.size", SCREENSHOT_SIZES),
+                             ("sound.fast_forward", FAST_FORWARD_MODES)):
+        if name == limited and value not in choices:
+            raise ConfigError(path, f"{name}: expected one of {', '.join(choices)}")
     return value
 
 

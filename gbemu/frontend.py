@@ -11,11 +11,13 @@ A frame is shown by writing the shade indices (``gb.screen``: (144, 160) uint8, 
 already applied) into an 8-bit palettized surface whose palette is the chosen screen
 colours, then scaling it by a whole number with nearest-neighbour sampling.
 
-`Controls` holds the user-facing state (pause, fast-forward, frame advance, palette) and
-turns key and gamepad events into Game Boy buttons and actions; it needs no window, so
-tests drive it directly. `Frontend` owns the window and the main loop. Every way out
-(Esc, the close button, Ctrl-C, an error) goes through `Frontend.shutdown`, which runs
-the callbacks registered with `Frontend.on_shutdown` exactly once.
+`Controls` holds the user-facing state (pause, fast-forward, frame advance, palette,
+volume) and turns key and gamepad events into Game Boy buttons and actions; it needs no
+window, so tests drive it directly. `Frontend` owns the window and the main loop, and
+tells the sound output (`Frontend.attach_sound`, a gbemu.audio.AudioOutput) the volume,
+the speed and when to fall silent. Every way out (Esc, the close button, Ctrl-C, an
+error) goes through `Frontend.shutdown`, which runs the callbacks registered with
+`Frontend.on_shutdown` exactly once.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from gbemu import config as cfg
+from gbemu.audio import volume_gain
 from gbemu.machine import BUTTONS, CLOCK_HZ, FRAME_CYCLES
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
@@ -48,6 +51,8 @@ PRESENT_INTERVAL = 1 / 60  # while fast-forwarding, show at most this often
 TITLE_INTERVAL = 0.5      # refresh the speed in the title bar this often
 UNLIMITED_BATCH = 0.010   # unlimited fast-forward emulates this long between event checks
 TITLE_SEPARATOR = " - "
+NOTICE_SECONDS = 2.0      # a volume change shows in the title bar this long
+VOLUME_STEP = 10          # percent per press of a volume key
 
 CONTROLLER_BUTTONS = {
     "a": "CONTROLLER_BUTTON_A", "b": "CONTROLLER_BUTTON_B", "x": "CONTROLLER_BUTTON_X",
@@ -182,6 +187,9 @@ class Controls:
         self.pause_on_focus_loss = settings["window"]["pause_on_focus_loss"]
         self.palettes = cfg.palette_names(settings)
         self.palette_index = self.palettes.index(settings["window"]["palette"])
+        self.volume = settings["sound"]["volume"]           # percent, 0-100
+        self.muted = False
+        self.volume_changed = False     # set by the volume and mute keys, cleared by the reader
         self.paused = False
         self.paused_by_focus = False
         self.advance_frames = 0
@@ -286,6 +294,15 @@ class Controls:
             self.screenshot_requested = True
         elif action == "fullscreen":
             self.fullscreen_requested = True
+        elif action in ("volume_up", "volume_down"):
+            # A volume key also unmutes: what it shows is then what is heard.
+            step = VOLUME_STEP if action == "volume_up" else -VOLUME_STEP
+            self.volume = min(max(self.volume + step, 0), 100)
+            self.muted = False
+            self.volume_changed = True
+        elif action == "mute":
+            self.muted = not self.muted
+            self.volume_changed = True
         elif action == "quit":
             self.quit_requested = True
 
@@ -322,6 +339,9 @@ class Frontend:
         self._controllers: dict = {}
         self.frames_shown = 0
         self.screenshots: list[Path] = []
+        self.sound = None               # a gbemu.audio.AudioOutput, once attached
+        self._notice = ""               # shown after the speed until _notice_until
+        self._notice_until = 0.0
 
         # Only what the window needs: pygame.init() would also open the audio device.
         pygame.display.init()
@@ -367,6 +387,19 @@ class Frontend:
                       f"failed: {err}", file=sys.stderr)
         pygame.quit()
         return errors
+
+    def attach_sound(self, output):
+        """Play through ``output`` (a started gbemu.audio.AudioOutput): from now on it
+        takes its fast-forward mode from the [sound] settings, its volume from the volume
+        and mute keys, its speed from the fast-forward key, and falls silent on pause."""
+        self.sound = output
+        output.fast_forward = self.settings["sound"]["fast_forward"]
+        self._apply_volume()
+
+    def _apply_volume(self):
+        if self.sound is not None:
+            self.sound.volume = volume_gain(self.controls.volume)
+            self.sound.muted = self.controls.muted
 
     def _attach_saves(self, manager=None):
         """Battery saves (gbemu.saves): loaded now, written between frames and at shutdown."""
@@ -418,9 +451,21 @@ class Frontend:
         return TITLE_SEPARATOR.join(parts)
 
     def status(self) -> str:
-        if self.controls.paused:
-            return "paused"
-        return f"{self.meter.percent:.0f}%"
+        """The speed (or "paused"), then a recent volume change, or "muted" while muted."""
+        parts = ["paused" if self.controls.paused else f"{self.meter.percent:.0f}%"]
+        if self._notice:
+            parts.append(self._notice)
+        elif self.controls.muted:
+            parts.append("muted")
+        return TITLE_SEPARATOR.join(parts)
+
+    def notify(self, text: str, seconds: float | None = None):
+        """Show ``text`` in the title bar, after the speed, for ``seconds`` (default
+        NOTICE_SECONDS)."""
+        self._notice = text
+        self._notice_until = time.perf_counter() + (NOTICE_SECONDS if seconds is None
+                                                    else seconds)
+        pygame.display.set_caption(self.caption())
 
     def set_palette(self, name: str):
         colours = cfg.palette_colours(self.settings, name)
@@ -520,6 +565,16 @@ class Frontend:
         if controls.fullscreen_requested:
             controls.fullscreen_requested = False
             self.toggle_fullscreen()
+        if controls.volume_changed:
+            controls.volume_changed = False
+            self._apply_volume()
+            if self.sound is None:
+                self.notify("no sound")
+            else:
+                self.notify("muted" if controls.muted else f"volume {controls.volume}%")
+        elif self._notice and time.perf_counter() >= self._notice_until:
+            self._notice = ""
+            pygame.display.set_caption(self.caption())
         pressed = controls.buttons()
         if pressed != self._pressed:
             self._pressed = pressed
@@ -542,10 +597,14 @@ class Frontend:
 
         cap = self.controls.speed_cap()
         self.pacer.set_period(FRAME_PERIOD / cap if cap > 0 else 0.0)
+        if self.sound is not None:
+            self.sound.set_speed(cap if cap > 0 else None)
         if self.controls.paused != was_paused:
             self.pacer.restart()
             self.meter.reset()
             pygame.display.set_caption(self.caption())
+            if self.controls.paused and self.sound is not None:
+                self.sound.silence()
 
         frames = self.controls.frames_to_run()
         if frames == 0:

@@ -94,7 +94,7 @@ def test_missing_file_gives_defaults_and_file_overrides(tmp_path):
 
 BAD_CONFIGS = {
     "not toml": ("[window\n", "not valid TOML"),
-    "unknown section": ("[sound]\nvolume = 1\n", "unknown section [sound]"),
+    "unknown section": ("[audio]\nvolume = 1\n", "unknown section [audio]"),
     "unknown key": ("[window]\nzoom = 2\n", "unknown setting window.zoom"),
     "wrong type": ("[window]\nscale = \"big\"\n", "window.scale: expected a whole number"),
     "scale range": ("[window]\nscale = 40\n", "window.scale: 40 is outside 1-10"),
@@ -102,6 +102,10 @@ BAD_CONFIGS = {
     "palette": ("[window]\npalette = \"pink\"\n", "unknown palette 'pink'"),
     "colour": ("[palettes]\nx = [\"#12\"]\n", "palettes.x: a palette is four colours"),
     "size": ("[screenshot]\nsize = \"huge\"\n", "screenshot.size: expected one of"),
+    "volume range": ("[sound]\nvolume = 150\n", "sound.volume: 150 is outside 0-100"),
+    "volume type": ("[sound]\nvolume = 0.5\n", "sound.volume: expected a whole number"),
+    "fast-forward sound": ("[sound]\nfast_forward = \"loud\"\n",
+                           "sound.fast_forward: expected one of mute, pitch"),
 }
 
 
@@ -618,5 +622,149 @@ def test_window_focus_events_pause_when_configured(settings):
         assert front.controls.paused and front.status() == "paused"
         front.handle_event(pygame.event.Event(pygame.WINDOWFOCUSGAINED))
         assert not front.controls.paused
+    finally:
+        front.shutdown()
+
+
+# -- sound: volume, mute, fast-forward, pause -------------------------------------------
+
+class SoundingGameBoy(FakeGameBoy):
+    """A FakeGameBoy whose every frame makes a frame of a 440 Hz tone at 65,536 Hz."""
+
+    def __init__(self):
+        super().__init__()
+        self.audio_enabled = False
+        self.samples_made = 0
+        self.unread = 0
+
+    def run_cycles(self, cycles):
+        self.unread += cycles * 65_536 // 4_194_304
+        return super().run_cycles(cycles)
+
+    def read_samples(self):
+        t = np.arange(self.samples_made, self.samples_made + self.unread) / 65_536
+        self.samples_made += self.unread
+        self.unread = 0
+        wave_ = np.round(8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+        return np.stack([wave_, wave_], axis=1)
+
+
+def sound_on(front, mode="mute"):
+    """Attach an AudioOutput playing on a model sound card, as gbemu.cli does with
+    pygame's mixer; the pacer, the card and the output share one model clock."""
+    from gbemu.audio import AudioOutput, feed_every_frame
+    from tests.test_apu import ModelDevice, model_sound
+
+    clock = FakeClock()
+    front.pacer = fe.FramePacer(clock=clock, sleep=clock.sleep)
+    front.settings["sound"]["fast_forward"] = mode
+    output = AudioOutput()
+    device = ModelDevice(clock, 48_000, 0.0)
+    output.attach(device, model_sound, 48_000, clock=clock)
+    front.attach_sound(output)
+    feed_every_frame(front, front.gb, output)
+    return output, device
+
+
+def steps(front, count):
+    for _ in range(count):
+        assert front.step()
+
+
+def test_volume_and_mute_keys_set_the_sound_gain_and_show_in_the_title(
+        settings, monkeypatch):
+    from gbemu.audio import volume_gain
+
+    settings["sound"]["volume"] = 50
+    front = fe.Frontend(SoundingGameBoy(), settings)
+    try:
+        output, device = sound_on(front)
+        assert device.volume == pytest.approx(0.25)              # the [sound] volume
+        for _ in range(3):
+            pygame.event.post(key(pygame.K_MINUS))
+        front.step()
+        assert device.volume == pytest.approx(volume_gain(20))
+        assert pygame.display.get_caption()[0].endswith("% - volume 20%")
+        for _ in range(9):
+            pygame.event.post(key(pygame.K_EQUALS))
+        front.step()
+        assert device.volume == 1.0 and front.controls.volume == 100      # clamped
+        pygame.event.post(key(pygame.K_m))
+        front.step()
+        assert device.volume == 0.0 and output.muted                      # silence
+        monkeypatch.setattr(fe, "NOTICE_SECONDS", 0.0)
+        pygame.event.post(key(pygame.K_KP_MINUS))                         # also unmutes
+        front.step()
+        assert device.volume == pytest.approx(volume_gain(90)) and not output.muted
+        front.step()                                 # the notice is over: the speed alone
+        assert pygame.display.get_caption()[0].endswith("%")
+        pygame.event.post(key(pygame.K_m))
+        steps(front, 2)
+        assert pygame.display.get_caption()[0].endswith(" - muted")       # while muted
+    finally:
+        front.shutdown()
+
+
+def test_volume_keys_without_sound_say_so(frontend):
+    pygame.event.post(key(pygame.K_EQUALS))
+    frontend.step()
+    assert pygame.display.get_caption()[0].endswith(" - no sound")
+
+
+def test_muted_fast_forward_in_the_window_stops_the_sound_and_resumes_after(settings):
+    front = fe.Frontend(SoundingGameBoy(), settings)
+    try:
+        output, device = sound_on(front, "mute")
+        steps(front, 8)
+        assert device.get_busy()
+        handed = output.handed
+        pygame.event.post(key(pygame.K_TAB))
+        steps(front, 30)
+        assert len(front.gb.cycles_run) == 38 and output.speed == 4.0
+        assert output.handed == handed and not device.get_busy() and output.level == 0
+        pygame.event.post(key(pygame.K_TAB, down=False))
+        steps(front, 6)                              # 80 ms of sound waiting: it plays
+        assert device.get_busy() and output.speed == 1.0
+        steps(front, 120)
+        assert output.underruns == 0 and output.dropped == 0
+    finally:
+        front.shutdown()
+
+
+def test_pitched_fast_forward_in_the_window_plays_at_the_speed_up(settings):
+    front = fe.Frontend(SoundingGameBoy(), settings)
+    try:
+        output, device = sound_on(front, "pitch")
+        steps(front, 60)
+        before = output.handed + output.fifo_len
+        steps(front, 60)
+        normal = output.handed + output.fifo_len - before
+        pygame.event.post(key(pygame.K_TAB))
+        steps(front, 60)
+        before = output.handed + output.fifo_len
+        steps(front, 60)
+        fast = output.handed + output.fifo_len - before
+        assert output.speed == 4.0 and output.pitch == pytest.approx(4.0, rel=0.01)
+        assert fast == pytest.approx(normal / 4, rel=0.03)
+        assert device.get_busy() and output.underruns == 0 and output.dropped == 0
+        pygame.event.post(key(pygame.K_TAB, down=False))
+        steps(front, 2)
+        assert output.speed == 1.0 and output.pitch == 1.0
+    finally:
+        front.shutdown()
+
+
+def test_pause_silences_the_sound_at_once(settings):
+    front = fe.Frontend(SoundingGameBoy(), settings)
+    try:
+        output, device = sound_on(front)
+        steps(front, 10)
+        assert device.get_busy()
+        pygame.event.post(key(pygame.K_p))
+        front.step()
+        assert not device.get_busy() and output.level == 0
+        pygame.event.post(key(pygame.K_p))
+        steps(front, 10)
+        assert device.get_busy() and output.underruns == 0
     finally:
         front.shutdown()
