@@ -162,7 +162,7 @@ class Debugger:
         self.commands = self._command_table()
         self._lookup = {name: cmd for cmd in self.commands for name in cmd.names}
         gb.audio_enabled = False
-        gb.break_on_ld_b_b = True
+        gb.break_on_ld_b_b = False       # the `ldbb` command turns it on
         self.s["call_depth"] = 0
         self._arm()
         self._take_snapshot()
@@ -428,9 +428,10 @@ class Debugger:
         self.trace_file.write(f"{int(s['clock']):>12} {pc:04X} {raw:<8} {text:<18} {regs}\n")
 
     def advance(self, *, instructions: int | None = None, frames: int | None = None,
-                checks: bool = True, live: bool = True) -> Stop:
+                until: int | None = None, checks: bool = True, live: bool = True) -> Stop:
         """Run until `instructions` more have run, `frames` frames have been completed,
-        a breakpoint or watchpoint is wanted, the CPU locks up, or Ctrl-C.
+        the clock reaches `until`, a breakpoint or watchpoint is wanted, the CPU locks
+        up, or Ctrl-C.
 
         With `checks` off, breakpoints are ignored; a run that is not `live` (a
         replay) neither traces nor shows frames in the window. The loop is kept
@@ -455,10 +456,16 @@ class Debugger:
                     steps = goal - int(count[0])
                     if steps <= 0:
                         return Stop(stopped=False)
+                target = int(clock[0]) + chunk
+                if until is not None:
+                    if target >= until:
+                        target = until
+                    if int(clock[0]) >= until:
+                        return Stop(stopped=False)
                 if tracing:
-                    events = self._run_traced(int(clock[0]) + chunk, steps)
+                    events = self._run_traced(target, steps)
                 else:
-                    events = int(run(state, int(clock[0]) + chunk, steps))
+                    events = int(run(state, target, steps))
                 if int(clock[0]) - self._snapshot_clock >= SNAPSHOT_EVERY:
                     self._take_snapshot()
                 if events & stops:
@@ -723,6 +730,8 @@ class Debugger:
               "go back N instructions (default 1)"),
             C(("reverse-continue", "rc"), self.cmd_reverse_continue, "reverse-continue",
               "go back to the last time a breakpoint or watchpoint would have stopped"),
+            C(("ldbb",), self.cmd_ldbb, "ldbb [on|off]",
+              "stop after LD B,B, the software breakpoint of Mooneye's tests (default off)"),
             C(("symbols", "sym"), self.cmd_symbols, "symbols FILE",
               "load more labels from a .sym file (RGBDS, no$gmb, WLA-DX)"),
             C(("quit", "q", "exit"), self.cmd_quit, "quit", "leave the debugger"),
@@ -1073,6 +1082,14 @@ class Debugger:
         self.trace_file.write("# cycle PC bytes instruction AF BC DE HL SP "
                               "(registers before the instruction)\n")
         self.say(f"tracing to {args[0]} (runs go one instruction at a time while tracing)")
+
+    def cmd_ldbb(self, args):
+        if args:
+            if args[0].lower() not in ("on", "off"):
+                raise DebugError(f"{args[0]}: expected on or off")
+            self.gb.break_on_ld_b_b = args[0].lower() == "on"
+        state = "on" if self.gb.break_on_ld_b_b else "off"
+        self.say(f"stopping at LD B,B is {state}")
 
     def cmd_symbols(self, args):
         if not args:

@@ -293,3 +293,13 @@ def test_cli_bad_input_is_one_line_and_status_2(tmp_path, problem):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     assert str(tmp_path / ("game.sym:2" if problem == "bad symbols" else "game.gb")) in lines[0]
+
+
+def test_ld_b_b_stops_only_when_asked():
+    source = "start:\n    ld b, b\nspin:\n    jr spin\n"
+    gb, labels = program(source)
+    session = Session(gb, labels)
+    assert "Frame complete" in session.run("frame 2"), "off by default: runs through"
+    session = Session(program(source)[0], labels)
+    out = session.run("ldbb on", "continue")
+    assert "LD B,B" in out and session.pc == labels.resolve("spin").addr
