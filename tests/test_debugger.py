@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import io
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -303,3 +305,23 @@ def test_ld_b_b_stops_only_when_asked():
     session = Session(program(source)[0], labels)
     out = session.run("ldbb on", "continue")
     assert "LD B,B" in out and session.pc == labels.resolve("spin").addr
+
+
+def test_ctrl_c_stops_a_run_and_returns_to_the_prompt(tmp_path):
+    rom = tmp_path / "game.gb"
+    rom.write_bytes(program(COUNTER)[0].rom)
+    process = subprocess.Popen([sys.executable, "-m", "gbemu", "debug", str(rom), "--headless"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+    try:
+        process.stdin.write("continue\n")
+        process.stdin.flush()
+        assert process.stdout.readline().startswith("=> $0100"), "the session started"
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate("registers\nquit\n", timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "Interrupted" in out and PC_LINE.search(out), out
