@@ -280,10 +280,12 @@ class Debugger:
         """ADDR, BANK:ADDR, a symbol (with its bank) or an expression -> (addr, bank)."""
         if ":" in text and not text.startswith("["):
             bank_text, _, addr_text = text.partition(":")
+            # BANK:ADDR is written as symbol files write it: both in hex.
             bank = parse_number("$" + bank_text) if bank_text else None
             if bank is None:
                 raise DebugError(f"not a bank: {bank_text}")
-            return self.evaluate(addr_text) & 0xFFFF, bank
+            addr = parse_number("$" + addr_text)
+            return (self.evaluate(addr_text) if addr is None else addr) & 0xFFFF, bank
         sym = self.symbols.resolve(text)
         if sym is not None:
             banked = (hwio.ROMX_START <= sym.addr < hwio.VRAM_START

@@ -50,9 +50,10 @@ class Session:
         return self.dbg.reg("PC")
 
 
-def program(source: str) -> tuple[GameBoy, SymbolTable]:
+def program(source: str, header: str = "") -> tuple[GameBoy, SymbolTable]:
     """Assemble source (entry at $0150) into a GameBoy and its labels."""
-    text = 'SECTION "entry", ROM0[$100]\n nop\n jp start\nSECTION "main", ROM0[$150]\n' + source
+    text = (header + 'SECTION "entry", ROM0[$100]\n nop\n jp start\n'
+            'SECTION "main", ROM0[$150]\n' + source)
     built = asm.Assembler(asm.hardware_symbols()).assemble(text, "test.asm")
     labels = SymbolTable(Symbol(name, 0, value) for name, value in built.symbols.items()
                          if name.islower() and 0x150 <= value < 0x8000)
@@ -325,3 +326,26 @@ def test_ctrl_c_stops_a_run_and_returns_to_the_prompt(tmp_path):
             process.kill()
     assert process.returncode == 0, err
     assert "Interrupted" in out and PC_LINE.search(out), out
+
+
+def test_bank_qualified_addresses_read_and_break_in_that_bank():
+    gb, labels = program("""
+start:
+    ld a, 2
+    ld [$2000], a           ; map ROM bank 2 at $4000
+    call banked
+spin:
+    jr spin
+SECTION "one", ROMX[$4000], BANK[1]
+    db $11, $22, $33, $44
+SECTION "two", ROMX[$4000], BANK[2]
+banked:
+    ld a, $AB
+    ret
+""", header="CARTTYPE $01\n")
+    session = Session(gb, labels)
+    assert "$4000  3E AB C9" in session.run("x 02:4000 3"), "bank 2, while bank 1 is mapped"
+    assert "$4000  11 22 33 44" in session.run("x $4000 4")
+    session.run("break 01:4000", "break 02:4000")
+    out = session.run("continue")
+    assert "Breakpoint 2" in out and session.dbg.bank_of(0x4000) == 2
