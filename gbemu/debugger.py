@@ -11,9 +11,9 @@ Going back in time (``backstep``, ``reverse-continue``) restores a snapshot
 and replays. A snapshot is the record up to the end of the cartridge RAM in
 use (49 KiB plus that RAM; the ROM and buffers a replay never needs lie
 after it, see gbemu/core/state.py); one is taken every 16 frames while
-running and whenever the buttons change, so the replayed stretch never spans new input. Emulation is
-deterministic, so the replay arrives at the same state, one instruction at a
-time if need be.
+running and whenever the buttons change, so the replayed stretch never spans
+new input. Emulation is deterministic, so the replay arrives at the same
+state, one instruction at a time if need be.
 
 Positions in time: ``instructions`` counts opcodes fetched since power on.
 ``step N`` runs until it has grown by N; ``backstep N`` returns to the first
@@ -592,17 +592,11 @@ class Debugger:
             while (int(s["clock"]), int(s["instructions"])) < end:
                 s["event_mask"] = STOP_EVENTS
                 events = int(run(self.gb.state, end[0], NO_STEP_LIMIT))
-                if (int(s["clock"]), int(s["instructions"])) >= end:
+                if (int(s["clock"]), int(s["instructions"])) >= end or events & hwio.EV_ILLEGAL:
                     return None
-                stop = None
-                if events & hwio.EV_WATCH:
-                    stop = self._watch_stop()
-                if stop is None and events & hwio.EV_BREAKPOINT:
-                    stop = self._exec_stop()
+                stop = self._stop_for(events, checks=True)
                 if stop is not None:
                     return stop
-                if events & hwio.EV_ILLEGAL:
-                    return None
             return None
         finally:
             for bp in self.breakpoints.values():
@@ -685,7 +679,8 @@ class Debugger:
     def _command_table(self) -> list[Command]:
         C = Command
         return [
-            C(("help", "h", "?"), self.cmd_help, "help [COMMAND]", "list commands, or explain one"),
+            C(("help", "h", "?"), self.cmd_help, "help [COMMAND]",
+              "list commands, or explain one"),
             C(("step", "s", "si"), self.cmd_step, "step [N]", "run N instructions (default 1)"),
             C(("next", "n"), self.cmd_next, "next [N]",
               "step, but run a CALL or RST through to its return"),
