@@ -637,11 +637,14 @@ class Debugger:
         return lines
 
     def _target_note(self, text: str) -> str:
-        """A label for the address an instruction names, if there is one."""
+        """A label for the address a jump, call or memory operand names, if any
+        (a 16-bit immediate may be a number, so it is left alone)."""
         start = text.rfind("$")
-        if start < 0 or len(text) - start != 5:
+        jump = text.split()[0] in ("JP", "JR", "CALL")
+        if start < 0 or text[start + 5:start + 6] not in ("]", "") or \
+                not (jump or text[start - 1:start] == "["):
             return ""
-        addr = int(text[start + 1:], 16)
+        addr = int(text[start + 1:start + 5], 16)
         name = hwio.IO_NAMES.get(addr) or self.label(addr)
         return f"  ; {name}" if name else ""
 

@@ -201,4 +201,33 @@ def timer_write(s, reg, value):
         if s.tima_reload == 2:
             s.io[R_TIMA] = value
     else:
-        counter_write(s, s.sys_counter, value & 7)
+        tac_write(s, np.int64(value & 7))
+
+
+@njit
+def tac_write(s, new_tac):
+    """A TAC write lands in the middle of its M-cycle, before the counter's
+    increment at the M-cycle's end: the timer sees the edge the write makes at
+    the counter's previous value, then that increment under the new TAC.
+
+    The sync before the write already counted the increment under the old TAC;
+    the difference is made up here (mooneye timer/rapid_toggle: enabling the
+    timer in the M-cycle whose increment drops the selected bit ticks TIMA).
+    """
+    counter = s.sys_counter
+    before = (counter - 4) & 0xFFFF
+    old_tac = np.int64(s.io[R_TAC])
+    counted = timer_signal(before, old_tac) & (timer_signal(counter, old_tac) ^ 1)
+    write_edge = timer_signal(before, old_tac) & (timer_signal(before, new_tac) ^ 1)
+    step_edge = timer_signal(before, new_tac) & (timer_signal(counter, new_tac) ^ 1)
+    due = write_edge + step_edge
+    if due > counted:
+        tima_increment(s)
+    elif due < counted:
+        # Only when the frequency changes at the very edge: take back the tick.
+        if s.tima_reload == 1:
+            s.tima_reload = 0
+            s.io[R_TIMA] = 0xFF
+        else:
+            s.io[R_TIMA] = (np.int64(s.io[R_TIMA]) - 1) & 0xFF
+    s.io[R_TAC] = new_tac | 0xF8
