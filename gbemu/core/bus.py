@@ -24,6 +24,7 @@ from gbemu.core.hwio import (  # io-field offsets
 from gbemu.core.timer import timer_sync, timer_next_event, timer_write
 from gbemu.core.ppu import (
     ppu_sync, ppu_next_event, update_stat, lcdc_write, vram_blocked, oam_blocked,
+    oam_corrupt, OAM_BUG_WRITE, OAM_BUG_READ, OAM_BUG_READ_IDU,
 )
 from gbemu.core.cart import cart_write, cart_ram_read, cart_ram_write
 from gbemu.core.apu import apu_sync, apu_next_event, apu_read, apu_write
@@ -153,8 +154,21 @@ def ppu_blocks(s, addr, writing):
         return vram_blocked(s, writing)
     if addr >= OAM_START and addr < IO_BASE:
         ppu_sync(s)
+        if writing:
+            oam_corrupt(s, np.int64(OAM_BUG_WRITE))
+        else:
+            oam_corrupt(s, np.int64(OAM_BUG_READ_IDU if s.idu_read else OAM_BUG_READ))
         return oam_blocked(s, writing)
     return False
+
+
+@njit
+def idu_glitch(s, value):
+    """The CPU's 16-bit increment/decrement unit puts its input on the address
+    bus: in $FE00-$FEFF that collides with the OAM scan like a write."""
+    if value >= OAM_START and value < IO_BASE:
+        ppu_sync(s)
+        oam_corrupt(s, np.int64(OAM_BUG_WRITE))
 
 
 @njit

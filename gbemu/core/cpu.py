@@ -21,7 +21,9 @@ from gbemu.core.hwio import (  # io-field offsets
     R_IF, R_TAC,
 )
 from gbemu.core.state import REG_C, REG_F, REG_A, CALL_RING
-from gbemu.core.bus import tick, read, write, sync, schedule, peek, update_bus_special
+from gbemu.core.bus import (
+    tick, read, write, sync, schedule, peek, update_bus_special, idu_glitch,
+)
 from gbemu.core.cart import cart_reset
 from gbemu.core.timer import counter_write
 
@@ -104,6 +106,7 @@ def condition(s, cc):
 def push16(s, value):
     """PUSH's bus pattern: an idle M-cycle to move SP, then high byte, low byte."""
     tick(s)
+    idu_glitch(s, np.int64(s.sp))
     sp = (np.int64(s.sp) - 1) & 0xFFFF
     write(s, sp, (value >> 8) & 0xFF)
     sp = (sp - 1) & 0xFFFF
@@ -114,7 +117,9 @@ def push16(s, value):
 @njit
 def pop16(s):
     sp = np.int64(s.sp)
+    s.idu_read = 1          # the first read shares its M-cycle with SP's increment
     low = read(s, sp)
+    s.idu_read = 0
     high = read(s, (sp + 1) & 0xFFFF)
     s.sp = (sp + 2) & 0xFFFF
     return (high << 8) | low
@@ -334,10 +339,14 @@ def exec_x0(s, op):
         if q == 0:
             write(s, addr, np.int64(s.r8[REG_A]))
         else:
+            s.idu_read = 1 if p >= 2 else 0
             s.r8[REG_A] = read(s, addr)
+            s.idu_read = 0
     elif z == 3:                                        # INC rr / DEC rr
         tick(s)
-        set_rp(s, p, get_rp(s, p) + (1 if q == 0 else -1))
+        value = get_rp(s, p)
+        idu_glitch(s, value)
+        set_rp(s, p, value + (1 if q == 0 else -1))
     elif z == 4 or z == 5:                             # INC r / DEC r
         inc_dec8(s, y, 9 - 2 * z)
     elif z == 6:                                        # LD r,n8
@@ -492,6 +501,7 @@ def dispatch_interrupt(s):
     s.ime = 0
     tick(s)
     tick(s)
+    idu_glitch(s, np.int64(s.sp))
     pc = np.int64(s.pc)
     sp = (np.int64(s.sp) - 1) & 0xFFFF
     write(s, sp, pc >> 8)

@@ -253,3 +253,67 @@ def lcdc_write(s, value):
         s.ppu_first_line = 1
         start_line(s, np.int64(0))
         update_stat(s)
+
+
+# -- the DMG's OAM corruption bug ------------------------------------------------------
+#
+# During the OAM scan the PPU reads OAM one 8-byte row per M-cycle. A CPU access
+# to $FE00-$FEFF in that M-cycle, or the CPU's 16-bit increment/decrement unit
+# holding an address there (INC rr, DEC rr, [HL+], [HL-], PUSH, POP...),
+# collides with the PPU's read and corrupts the row it reads, as Pan Docs'
+# "OAM Corruption Bug" page describes. Only the kind of access and the row
+# matter, not the address or the value. Bitwise formulas act on each bit, so
+# they are applied to the two bytes of a 16-bit OAM word alike.
+
+OAM_BUG_WRITE = 1       # a write, or an increment/decrement alone
+OAM_BUG_READ = 2        # a read
+OAM_BUG_READ_IDU = 3    # a read in the same M-cycle as an increment/decrement
+OAM_ROWS = 20
+OAM_ROW_PHASE = 1       # the access at the end of the scan's first M-cycle meets row 1
+OAM_ROW_BYTES = 8
+
+
+@njit
+def oam_scan_row(s):
+    """The OAM row the PPU reads in the current M-cycle (PPU synced), or -1."""
+    if not s.io[R_LCDC] & LCDC_ENABLE or s.ppu_first_line:
+        return -1
+    if s.ppu_mode != MODE_OAM_SCAN or s.ppu_line >= VISIBLE_LINES:
+        return -1
+    return (s.ppu_dot >> 2) + OAM_ROW_PHASE
+
+
+@njit
+def copy_row(s, source, target):
+    for i in range(OAM_ROW_BYTES):
+        s.oam[target * OAM_ROW_BYTES + i] = s.oam[source * OAM_ROW_BYTES + i]
+
+
+@njit
+def oam_corrupt(s, kind):
+    """Corrupt the row the OAM scan is reading, after a colliding access of `kind`."""
+    row = oam_scan_row(s)
+    if row <= 0 or row >= OAM_ROWS:
+        return              # the first row (objects 0 and 1) is never corrupted
+    here = row * OAM_ROW_BYTES
+    before = here - OAM_ROW_BYTES
+    if kind == OAM_BUG_READ_IDU and 4 <= row < OAM_ROWS - 1:
+        two_before = before - OAM_ROW_BYTES
+        for i in range(2):
+            a = np.int64(s.oam[two_before + i])
+            b = np.int64(s.oam[before + i])
+            c = np.int64(s.oam[here + i])
+            d = np.int64(s.oam[before + 4 + i])
+            s.oam[before + i] = (b & (a | c | d)) | (a & c & d)
+        copy_row(s, row - 1, row)
+        copy_row(s, row - 1, row - 2)
+    for i in range(2):
+        a = np.int64(s.oam[here + i])
+        b = np.int64(s.oam[before + i])
+        c = np.int64(s.oam[before + 4 + i])
+        if kind == OAM_BUG_WRITE:
+            s.oam[here + i] = ((a ^ c) & (b ^ c)) ^ c
+        else:
+            s.oam[here + i] = b | (a & c)
+    for i in range(2, OAM_ROW_BYTES):
+        s.oam[here + i] = s.oam[before + i]

@@ -33,6 +33,8 @@ STATE = np.dtype([
     ("locked", np.uint8),           # an unused opcode hung the CPU
     ("stopped", np.uint8),
     ("opcode", np.uint8),           # last opcode executed (for reports)
+    ("idu_read", np.uint8),         # the read in progress shares its M-cycle with an
+                                    # increment/decrement (OAM corruption bug)
     # Scheduling
     ("clock", np.int64),            # T-cycles since power on
     ("next_event", np.int64),       # units must be synced when clock reaches this
