@@ -204,8 +204,27 @@ def read_special(s, addr):
 def read(s, addr):
     """A CPU read: one M-cycle passes, then the byte at addr is read.
 
-    ROM, WRAM and HRAM, the bulk of all reads, are served here directly.
+    Kept small so the compiler inlines it: ROM, WRAM and HRAM reads with
+    nothing due are served here; everything else goes to read_slow.
     """
+    clock = s.clock + 4
+    if clock < s.next_event and not s.bus_special:
+        if addr < 0x4000:
+            s.clock = clock
+            return np.int64(s.rom[s.rom0_offset + addr])
+        if addr < 0x8000:
+            s.clock = clock
+            return np.int64(s.rom[s.romx_offset + addr])
+        if addr >= WRAM_START and addr < 0xE000:
+            s.clock = clock
+            return np.int64(s.wram[addr - WRAM_START])
+    return read_slow(s, addr)
+
+
+@njit
+def read_slow(s, addr):
+    """read() when a unit is due, the bus is special, or the address is not
+    plain ROM or WRAM."""
     tick(s)
     if not s.bus_special:
         if addr < 0x4000:
@@ -320,7 +339,28 @@ def poke(s, addr, value):
 
 @njit
 def write(s, addr, value):
-    """A CPU write: one M-cycle passes, then the byte lands."""
+    """A CPU write: one M-cycle passes, then the byte lands.
+
+    Kept small so the compiler inlines it: WRAM and HRAM writes with nothing
+    due land here; everything else goes to write_slow.
+    """
+    clock = s.clock + 4
+    if clock < s.next_event and not s.bus_special:
+        if addr >= WRAM_START and addr < 0xE000:
+            s.clock = clock
+            s.wram[addr - WRAM_START] = value
+            return
+        if addr >= HRAM_START and addr < IE_ADDR:
+            s.clock = clock
+            s.hram[addr - HRAM_START] = value
+            return
+    write_slow(s, addr, value)
+
+
+@njit
+def write_slow(s, addr, value):
+    """write() when a unit is due, the bus is special, or the address is not
+    WRAM or HRAM."""
     tick(s)
     if not s.bus_special:
         if addr >= WRAM_START and addr < 0xE000:

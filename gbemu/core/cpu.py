@@ -290,64 +290,87 @@ def exec_cb(s):
 
 
 @njit
+def x0_z0(s, y):
+    if y == 0:
+        pass                                            # NOP
+    elif y == 1:                                        # LD [a16],SP
+        addr = fetch16(s)
+        write(s, addr, np.int64(s.sp) & 0xFF)
+        write(s, (addr + 1) & 0xFFFF, np.int64(s.sp) >> 8)
+    elif y == 2:
+        # STOP (its second byte is skipped unread). On a DMG the divider
+        # is reset and the CPU sleeps until a button is pressed.
+        s.pc = (np.int64(s.pc) + 1) & 0xFFFF
+        sync(s)
+        counter_write(s, np.int64(0), np.int64(s.io[R_TAC]) & 7)
+        s.stopped = 1
+        s.events |= EV_STOP
+    else:                                               # JR e8 / JR cc,e8
+        offset = fetch8(s)
+        if y == 3 or condition(s, y - 4):
+            tick(s)
+            s.pc = (np.int64(s.pc) + (offset ^ 0x80) - 0x80) & 0xFFFF
+
+
+@njit
+def x0_z1(s, y):
+    p = y >> 1
+    if not y & 1:                                       # LD rr,n16
+        set_rp(s, p, fetch16(s))
+    else:                                               # ADD HL,rr
+        a = get_rp(s, RP_HL)
+        b = get_rp(s, p)
+        result = a + b
+        f = np.int64(s.r8[REG_F]) & FLAG_Z
+        if (a & 0x0FFF) + (b & 0x0FFF) > 0x0FFF:
+            f |= FLAG_H
+        if result > 0xFFFF:
+            f |= FLAG_C
+        s.r8[REG_F] = f
+        tick(s)
+        set_rp(s, RP_HL, result & 0xFFFF)
+
+
+@njit
+def x0_z2(s, y):
+    """LD [rr],A / LD A,[rr], with HL+ and HL-."""
+    p = y >> 1
+    if p < 2:
+        addr = get_rp(s, p)
+    else:
+        addr = get_rp(s, RP_HL)
+        set_rp(s, RP_HL, (addr + (1 if p == 2 else -1)) & 0xFFFF)
+    if not y & 1:
+        write(s, addr, np.int64(s.r8[REG_A]))
+    else:
+        s.idu_read = 1 if p >= 2 else 0
+        s.r8[REG_A] = read(s, addr)
+        s.idu_read = 0
+
+
+@njit
+def x0_z3(s, y):
+    """INC rr / DEC rr."""
+    p = y >> 1
+    tick(s)
+    value = get_rp(s, p)
+    idu_glitch(s, value)
+    set_rp(s, p, value + (1 if not y & 1 else -1))
+
+
+@njit
 def exec_x0(s, op):
     y = (op >> 3) & 7
     z = op & 7
-    p = y >> 1
-    q = y & 1
     if z == 0:
-        if y == 0:
-            pass                                        # NOP
-        elif y == 1:                                    # LD [a16],SP
-            addr = fetch16(s)
-            write(s, addr, np.int64(s.sp) & 0xFF)
-            write(s, (addr + 1) & 0xFFFF, np.int64(s.sp) >> 8)
-        elif y == 2:
-            # STOP (its second byte is skipped unread). On a DMG the divider
-            # is reset and the CPU sleeps until a button is pressed.
-            s.pc = (np.int64(s.pc) + 1) & 0xFFFF
-            sync(s)
-            counter_write(s, np.int64(0), np.int64(s.io[R_TAC]) & 7)
-            s.stopped = 1
-            s.events |= EV_STOP
-        else:                                           # JR e8 / JR cc,e8
-            offset = fetch8(s)
-            if y == 3 or condition(s, y - 4):
-                tick(s)
-                s.pc = (np.int64(s.pc) + (offset ^ 0x80) - 0x80) & 0xFFFF
+        x0_z0(s, y)
     elif z == 1:
-        if q == 0:                                      # LD rr,n16
-            set_rp(s, p, fetch16(s))
-        else:                                           # ADD HL,rr
-            a = get_rp(s, RP_HL)
-            b = get_rp(s, p)
-            result = a + b
-            f = np.int64(s.r8[REG_F]) & FLAG_Z
-            if (a & 0x0FFF) + (b & 0x0FFF) > 0x0FFF:
-                f |= FLAG_H
-            if result > 0xFFFF:
-                f |= FLAG_C
-            s.r8[REG_F] = f
-            tick(s)
-            set_rp(s, RP_HL, result & 0xFFFF)
-    elif z == 2:                                        # LD [rr],A / LD A,[rr]
-        if p < 2:
-            addr = get_rp(s, p)
-        else:
-            addr = get_rp(s, RP_HL)
-            set_rp(s, RP_HL, (addr + (1 if p == 2 else -1)) & 0xFFFF)
-        if q == 0:
-            write(s, addr, np.int64(s.r8[REG_A]))
-        else:
-            s.idu_read = 1 if p >= 2 else 0
-            s.r8[REG_A] = read(s, addr)
-            s.idu_read = 0
-    elif z == 3:                                        # INC rr / DEC rr
-        tick(s)
-        value = get_rp(s, p)
-        idu_glitch(s, value)
-        set_rp(s, p, value + (1 if q == 0 else -1))
-    elif z == 4 or z == 5:                             # INC r / DEC r
+        x0_z1(s, y)
+    elif z == 2:
+        x0_z2(s, y)
+    elif z == 3:
+        x0_z3(s, y)
+    elif z == 4 or z == 5:                              # INC r / DEC r
         inc_dec8(s, y, 9 - 2 * z)
     elif z == 6:                                        # LD r,n8
         set_r(s, y, fetch8(s))
@@ -390,103 +413,136 @@ def ret(s):
         note_return(s)
 
 
+# x=3 is split by z into small functions. numba zero-fills two stack slots
+# for every call site of a function on entry to it, so one big function with
+# thirty call sites pays sixty stores for every instruction it runs; small
+# ones pay only for their own.
+
 @njit
-def exec_x3(s, op):
-    y = (op >> 3) & 7
-    z = op & 7
+def x3_z0(s, y):
+    if y < 4:                                           # RET cc
+        tick(s)
+        if condition(s, y):
+            ret(s)
+    elif y == 4:                                        # LDH [a8],A
+        write(s, 0xFF00 | fetch8(s), np.int64(s.r8[REG_A]))
+    elif y == 5:                                        # ADD SP,e8
+        result = add_sp_offset(s)
+        tick(s)
+        tick(s)
+        s.sp = result
+    elif y == 6:                                        # LDH A,[a8]
+        s.r8[REG_A] = read(s, 0xFF00 | fetch8(s))
+    else:                                               # LD HL,SP+e8
+        result = add_sp_offset(s)
+        tick(s)
+        set_rp(s, RP_HL, result)
+
+
+@njit
+def x3_z1(s, y):
     p = y >> 1
-    q = y & 1
-    illegal = False
-    if z == 0:
-        if y < 4:                                       # RET cc
-            tick(s)
-            if condition(s, y):
-                ret(s)
-        elif y == 4:                                    # LDH [a8],A
-            write(s, 0xFF00 | fetch8(s), np.int64(s.r8[REG_A]))
-        elif y == 5:                                    # ADD SP,e8
-            result = add_sp_offset(s)
-            tick(s)
-            tick(s)
-            s.sp = result
-        elif y == 6:                                    # LDH A,[a8]
-            s.r8[REG_A] = read(s, 0xFF00 | fetch8(s))
-        else:                                           # LD HL,SP+e8
-            result = add_sp_offset(s)
-            tick(s)
-            set_rp(s, RP_HL, result)
-    elif z == 1:
-        if q == 0:                                      # POP rr
-            value = pop16(s)
-            if p == 3:
-                s.r8[REG_A] = value >> 8
-                s.r8[REG_F] = value & 0xF0
-            else:
-                set_rp(s, p, value)
-        elif p == 0:                                    # RET
-            ret(s)
-        elif p == 1:                                    # RETI
-            ret(s)
-            s.ime = 1
-        elif p == 2:                                    # JP HL
-            s.pc = get_rp(s, RP_HL)
-        else:                                           # LD SP,HL
-            tick(s)
-            s.sp = get_rp(s, RP_HL)
-    elif z == 2:
-        if y < 4:                                       # JP cc,a16
-            target = fetch16(s)
-            if condition(s, y):
-                tick(s)
-                s.pc = target
-        elif y == 4:                                    # LD [C],A
-            write(s, 0xFF00 | np.int64(s.r8[REG_C]), np.int64(s.r8[REG_A]))
-        elif y == 5:                                    # LD [a16],A
-            write(s, fetch16(s), np.int64(s.r8[REG_A]))
-        elif y == 6:                                    # LD A,[C]
-            s.r8[REG_A] = read(s, 0xFF00 | np.int64(s.r8[REG_C]))
-        else:                                           # LD A,[a16]
-            s.r8[REG_A] = read(s, fetch16(s))
-    elif z == 3:
-        if y == 0:                                      # JP a16
-            target = fetch16(s)
+    if not y & 1:                                       # POP rr
+        value = pop16(s)
+        if p == 3:
+            s.r8[REG_A] = value >> 8
+            s.r8[REG_F] = value & 0xF0
+        else:
+            set_rp(s, p, value)
+    elif p == 0:                                        # RET
+        ret(s)
+    elif p == 1:                                        # RETI
+        ret(s)
+        s.ime = 1
+    elif p == 2:                                        # JP HL
+        s.pc = get_rp(s, RP_HL)
+    else:                                               # LD SP,HL
+        tick(s)
+        s.sp = get_rp(s, RP_HL)
+
+
+@njit
+def x3_z2(s, y):
+    if y < 4:                                           # JP cc,a16
+        target = fetch16(s)
+        if condition(s, y):
             tick(s)
             s.pc = target
-        elif y == 1:
-            exec_cb(s)
-        elif y == 6:                                    # DI
-            s.ime = 0
-            s.ime_pending = 0
-        elif y == 7:                                    # EI
-            s.ime_pending = 1
-        else:
-            illegal = True
-    elif z == 4:
+    elif y == 4:                                        # LD [C],A
+        write(s, 0xFF00 | np.int64(s.r8[REG_C]), np.int64(s.r8[REG_A]))
+    elif y == 5:                                        # LD [a16],A
+        write(s, fetch16(s), np.int64(s.r8[REG_A]))
+    elif y == 6:                                        # LD A,[C]
+        s.r8[REG_A] = read(s, 0xFF00 | np.int64(s.r8[REG_C]))
+    else:                                               # LD A,[a16]
+        s.r8[REG_A] = read(s, fetch16(s))
+
+
+@njit
+def x3_z3(s, y):
+    if y == 0:                                          # JP a16
+        target = fetch16(s)
+        tick(s)
+        s.pc = target
+    elif y == 1:
+        exec_cb(s)
+    elif y == 6:                                        # DI
+        s.ime = 0
+        s.ime_pending = 0
+    elif y == 7:                                        # EI
+        s.ime_pending = 1
+    else:
+        lock_up(s)
+
+
+@njit
+def x3_z45(s, y, z):
+    """z=4: CALL cc,a16; z=5: PUSH rr, CALL a16."""
+    p = y >> 1
+    if z == 4:
         if y < 4:                                       # CALL cc,a16
             target = fetch16(s)
             if condition(s, y):
                 call(s, target)
         else:
-            illegal = True
-    elif z == 5:
-        if q == 0:                                      # PUSH rr
-            if p == 3:
-                value = (np.int64(s.r8[REG_A]) << 8) | np.int64(s.r8[REG_F])
-            else:
-                value = get_rp(s, p)
-            push16(s, value)
-        elif p == 0:                                    # CALL a16
-            call(s, fetch16(s))
+            lock_up(s)
+    elif not y & 1:                                     # PUSH rr
+        if p == 3:
+            value = (np.int64(s.r8[REG_A]) << 8) | np.int64(s.r8[REG_F])
         else:
-            illegal = True
+            value = get_rp(s, p)
+        push16(s, value)
+    elif p == 0:                                        # CALL a16
+        call(s, fetch16(s))
+    else:
+        lock_up(s)
+
+
+@njit
+def lock_up(s):
+    """An unused opcode: the CPU stops for good; interrupts cannot wake it."""
+    s.locked = 1
+    s.events |= EV_ILLEGAL
+
+
+@njit
+def exec_x3(s, op):
+    y = (op >> 3) & 7
+    z = op & 7
+    if z == 0:
+        x3_z0(s, y)
+    elif z == 1:
+        x3_z1(s, y)
+    elif z == 2:
+        x3_z2(s, y)
+    elif z == 3:
+        x3_z3(s, y)
     elif z == 6:                                        # ALU A,n8
         alu(s, y, fetch8(s))
-    else:                                               # RST
+    elif z == 7:                                        # RST
         call(s, y * 8)
-    if illegal:
-        # An unused opcode: the CPU stops for good; interrupts cannot wake it.
-        s.locked = 1
-        s.events |= EV_ILLEGAL
+    else:
+        x3_z45(s, y, z)
 
 
 # -- interrupts, HALT, STOP ------------------------------------------------
@@ -536,25 +592,38 @@ def sleep_until(s, target):
 
 
 @njit
-def step(s, target):
-    """One instruction, one interrupt dispatch, or a stretch of sleep."""
-    pending = np.int64(s.ie) & np.int64(s.io[R_IF]) & 0x1F
+def sleep_or_interrupt(s, target, pending):
+    """The rare part of a step: HALT, STOP, a locked CPU, an interrupt dispatch.
+
+    Returns whether the step is spent; False lets the CPU go on to execute an
+    instruction (a HALT woken with IME off, a STOP ended by a button).
+    """
     if s.halted:
         if not pending:
             sleep_until(s, target)
-            return
+            return True
         s.halted = 0
         if s.debug & DEBUG_EXEC:
-            return      # under the debugger, waking is a step: the run loop checks PC
+            return True  # under the debugger, waking is a step: the run loop checks PC
     if s.locked or s.stopped:
         if s.stopped and s.buttons:
             s.stopped = 0
         else:
             sleep_until(s, target)
-            return
+            return True
     if s.ime and pending:
         dispatch_interrupt(s)
-        return
+        return True
+    return False
+
+
+@njit
+def step(s, target):
+    """One instruction, one interrupt dispatch, or a stretch of sleep."""
+    pending = np.int64(s.ie) & np.int64(s.io[R_IF]) & 0x1F
+    if s.halted or s.locked or s.stopped or (s.ime and pending):
+        if sleep_or_interrupt(s, target, pending):
+            return
     if s.ime_pending:
         s.ime = 1
         s.ime_pending = 0
