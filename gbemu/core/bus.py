@@ -209,15 +209,16 @@ def read(s, addr):
     """
     clock = s.clock + 4
     if clock < s.next_event and not s.bus_special:
-        if addr < 0x4000:
-            s.clock = clock
-            return np.int64(s.rom[s.rom0_offset + addr])
         if addr < 0x8000:
             s.clock = clock
-            return np.int64(s.rom[s.romx_offset + addr])
+            offset = s.rom0_offset if addr < 0x4000 else s.romx_offset
+            return np.int64(s.rom[offset + addr])
         if addr >= WRAM_START and addr < 0xE000:
             s.clock = clock
             return np.int64(s.wram[addr - WRAM_START])
+        if addr >= HRAM_START and addr < IE_ADDR:
+            s.clock = clock
+            return np.int64(s.hram[addr - HRAM_START])
     return read_slow(s, addr)
 
 

@@ -420,19 +420,30 @@ def ret(s):
 
 @njit
 def x3_z0(s, y):
-    if y < 4:                                           # RET cc
-        tick(s)
-        if condition(s, y):
-            ret(s)
-    elif y == 4:                                        # LDH [a8],A
+    if y == 4:                                          # LDH [a8],A
         write(s, 0xFF00 | fetch8(s), np.int64(s.r8[REG_A]))
-    elif y == 5:                                        # ADD SP,e8
+    elif y == 6:                                        # LDH A,[a8]
+        s.r8[REG_A] = read(s, 0xFF00 | fetch8(s))
+    elif y < 4:                                         # RET cc
+        ret_if(s, y)
+    else:
+        sp_offset_op(s, y)
+
+
+@njit
+def ret_if(s, cc):
+    tick(s)
+    if condition(s, cc):
+        ret(s)
+
+
+@njit
+def sp_offset_op(s, y):
+    if y == 5:                                          # ADD SP,e8
         result = add_sp_offset(s)
         tick(s)
         tick(s)
         s.sp = result
-    elif y == 6:                                        # LDH A,[a8]
-        s.r8[REG_A] = read(s, 0xFF00 | fetch8(s))
     else:                                               # LD HL,SP+e8
         result = add_sp_offset(s)
         tick(s)
