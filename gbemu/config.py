@@ -48,6 +48,7 @@ DEFAULTS = {
     },
     "speed": {
         "fast_forward": 4.0,
+        "rewind_seconds": 60.0,
     },
     "sound": {
         "volume": 100,
@@ -63,13 +64,15 @@ DEFAULTS = {
         "pause": ["p"], "fast_forward": ["tab"], "frame_advance": ["n"],
         "screenshot": ["f12"], "palette": ["f10"], "fullscreen": ["f11"],
         "volume_down": ["-", "[-]"], "volume_up": ["=", "+", "[+]"], "mute": ["m"],
+        "save_state": ["f5"], "load_state": ["f8"],
+        "state_slot_previous": ["f6"], "state_slot_next": ["f7"], "rewind": ["r"],
         "quit": ["escape"],
     },
     "gamepad": {
         "right": ["dpright", "leftx+"], "left": ["dpleft", "leftx-"],
         "up": ["dpup", "lefty-"], "down": ["dpdown", "lefty+"],
         "a": ["b"], "b": ["a"], "select": ["back"], "start": ["start"],
-        "pause": ["guide"], "fast_forward": ["rightshoulder"],
+        "pause": ["guide"], "fast_forward": ["rightshoulder"], "rewind": ["leftshoulder"],
         "axis_threshold": 0.5,
     },
     "palettes": {},
@@ -84,6 +87,9 @@ COMMENTS = {
     "window.pause_on_focus_loss": "Pause while the window is not focused.",
     "speed": "Speed.",
     "speed.fast_forward": "Highest speed while fast-forward is held, x real time; 0 = unlimited.",
+    "speed.rewind_seconds": ("Seconds of play kept for rewinding (hold R); 0 = no rewind. "
+                             "A minute of it takes 43 MiB of memory, plus 0.9 MiB per "
+                             "KiB of the cartridge's RAM."),
     "sound": "Sound in the window.",
     "sound.volume": ("Volume at start, in percent (0-100); the volume keys (- and =) change it "
                      "in steps of 10, M mutes."),

@@ -32,16 +32,15 @@ from pathlib import Path
 
 import numpy as np
 
-from gbemu import iodecode, opcodes, vramview
+from gbemu import iodecode, opcodes, savestate, vramview
 from gbemu.core import hwio
 from gbemu.core.cpu import run, NO_STEP_LIMIT, LONGEST_SLEEP
-from gbemu.core.state import STATE, CALL_RING, REG_F
+from gbemu.core.state import CALL_RING, REG_F
 from gbemu.debugexpr import ExprError, compile_expr, parse_number
 from gbemu.images import save_png, to_rgb
 from gbemu.machine import FRAME_CYCLES
 from gbemu.symbols import SymbolError, SymbolTable
 
-ERAM_AT = STATE.fields["eram"][1]           # a snapshot: the record up to the RAM in use
 SNAPSHOT_EVERY = 16 * FRAME_CYCLES          # T-cycles between snapshots while running
 SNAPSHOT_MEMORY = 64 << 20                  # bytes of snapshots kept (oldest dropped)
 CONTEXT_BEFORE = 3                          # instructions listed before PC
@@ -152,7 +151,7 @@ class Debugger:
         self._bytes = gb.state.view(np.uint8)
         self._clock = gb.state["clock"]               # views: cheaper than record fields
         self._instructions = gb.state["instructions"]
-        self._snapshot_bytes = ERAM_AT + int(self.s["ram_size"])
+        self._snapshot_bytes = savestate.saved_size(gb)   # the record up to the RAM in use
         self._snapshot_limit = max(8, SNAPSHOT_MEMORY // self._snapshot_bytes)
         self._snapshot_clock = 0
         self.trace_file = None

@@ -12,12 +12,19 @@ already applied) into an 8-bit palettized surface whose palette is the chosen sc
 colours, then scaling it by a whole number with nearest-neighbour sampling.
 
 `Controls` holds the user-facing state (pause, fast-forward, frame advance, palette,
-volume) and turns key and gamepad events into Game Boy buttons and actions; it needs no
-window, so tests drive it directly. `Frontend` owns the window and the main loop, and
-tells the sound output (`Frontend.attach_sound`, a gbemu.audio.AudioOutput) the volume,
-the speed and when to fall silent. Every way out (Esc, the close button, Ctrl-C, an
-error) goes through `Frontend.shutdown`, which runs the callbacks registered with
-`Frontend.on_shutdown` exactly once.
+volume, the save state slot) and turns key and gamepad events into Game Boy buttons and
+actions; it needs no window, so tests drive it directly. `Frontend` owns the window and
+the main loop, and tells the sound output (`Frontend.attach_sound`, a
+gbemu.audio.AudioOutput) the volume, the speed and when to fall silent. Every way out
+(Esc, the close button, Ctrl-C, an error) goes through `Frontend.shutdown`, which runs
+the callbacks registered with `Frontend.on_shutdown` exactly once.
+
+Going back in time: F5 saves the machine to a numbered state file beside the battery
+save (``game.state1``; F6 and F7 choose the slot) and F8 loads it; holding R rewinds
+through the last minute of play (gbemu.savestate.Rewind keeps a snapshot every four
+frames). Either can put the cartridge's battery RAM back to an earlier time; the save
+file may then hold a newer game save, so before it is next written it is kept as a dated
+backup (gbemu.saves.SaveManager.reverted).
 """
 
 from __future__ import annotations
@@ -53,6 +60,8 @@ UNLIMITED_BATCH = 0.010   # unlimited fast-forward emulates this long between ev
 TITLE_SEPARATOR = " - "
 NOTICE_SECONDS = 2.0      # a volume change shows in the title bar this long
 VOLUME_STEP = 10          # percent per press of a volume key
+STATE_SLOTS = 9           # save state slots 1-9
+REWIND_SHOW_EVERY = 2     # while rewinding, step back one snapshot every this many frames
 
 CONTROLLER_BUTTONS = {
     "a": "CONTROLLER_BUTTON_A", "b": "CONTROLLER_BUTTON_B", "x": "CONTROLLER_BUTTON_X",
@@ -196,6 +205,8 @@ class Controls:
         self.quit_requested = False
         self.screenshot_requested = False
         self.fullscreen_requested = False
+        self.state_slot = 1
+        self.state_request = None       # "save", "load" or "slot", until carried out
 
     def _bind_pad(self, action: str, name: str, source):
         if name in CONTROLLER_BUTTONS:
@@ -233,6 +244,10 @@ class Controls:
     @property
     def palette(self) -> str:
         return self.palettes[self.palette_index]
+
+    @property
+    def rewinding(self) -> bool:
+        return "rewind" in self.held_actions()
 
     def speed_cap(self) -> float:
         """Target speed as a multiple of real time; 0 = as fast as possible."""
@@ -303,6 +318,12 @@ class Controls:
         elif action == "mute":
             self.muted = not self.muted
             self.volume_changed = True
+        elif action in ("save_state", "load_state"):
+            self.state_request = action.split("_")[0]
+        elif action in ("state_slot_next", "state_slot_previous"):
+            step = 1 if action == "state_slot_next" else -1
+            self.state_slot = (self.state_slot - 1 + step) % STATE_SLOTS + 1
+            self.state_request = "slot"
         elif action == "quit":
             self.quit_requested = True
 
@@ -350,6 +371,8 @@ class Frontend:
         self.pacer = FramePacer()
         self.meter = SpeedMeter()
         self.save_manager = None
+        self.rewind = None              # a gbemu.savestate.Rewind, for a real GameBoy
+        self._rewound = 0               # frames shown while rewinding
         try:
             self._open_window()
             self.set_palette(self.controls.palette)
@@ -359,6 +382,10 @@ class Frontend:
         except BaseException:
             pygame.quit()
             raise
+        seconds = self.settings["speed"]["rewind_seconds"]
+        if seconds > 0 and getattr(gb, "state", None) is not None:
+            from gbemu.savestate import Rewind
+            self.rewind = Rewind(gb, seconds)
 
     # -- shutdown -------------------------------------------------------------------
 
@@ -413,12 +440,22 @@ class Frontend:
             print(f"gbemu: warning: {warning}", file=sys.stderr)
         self.save_manager = manager
 
+        reported = [0]
+
+        def report_kept():
+            for path in manager.kept[reported[0]:]:
+                print(f"gbemu: the battery save from before going back in time is kept "
+                      f"as {path}", file=self.out, flush=True)
+            reported[0] = len(manager.kept)
+
         def poll():
             try:
                 manager.poll(time.monotonic())
             except SaveError as err:        # reported once; the manager tries again later
                 print(f"gbemu: {err}", file=sys.stderr)
+            report_kept()
         self.on_frame(poll)
+        self.on_shutdown(report_kept)       # hooks run last first: after close's write
         self.on_shutdown(manager.close)
 
     # -- the window -------------------------------------------------------------------
@@ -575,10 +612,100 @@ class Frontend:
         elif self._notice and time.perf_counter() >= self._notice_until:
             self._notice = ""
             pygame.display.set_caption(self.caption())
+        if controls.state_request:
+            request, controls.state_request = controls.state_request, None
+            self._state_request(request, controls.state_slot)
         pressed = controls.buttons()
         if pressed != self._pressed:
             self._pressed = pressed
             self.gb.set_buttons(pressed)
+
+    # -- save states and rewind -------------------------------------------------------
+
+    def state_path(self, slot: int) -> Path | None:
+        """The file of save state ``slot``: beside the battery save, ``game.state1``."""
+        from gbemu.saves import STATE_SUFFIX, save_path
+
+        if self.save_manager is not None:
+            base = self.save_manager.path
+        elif self.rom_path is not None:
+            base = save_path(self.rom_path)
+        else:
+            return None
+        return base.with_suffix(f"{STATE_SUFFIX}{slot}")
+
+    def _state_request(self, request: str, slot: int):
+        path = self.state_path(slot)
+        if path is None or getattr(self.gb, "state", None) is None:
+            self.notify("no save states here")
+            return
+        if request == "slot":
+            self.notify(f"slot {slot}" + ("" if path.is_file() else " (empty)"))
+        elif request == "save":
+            self.save_state(path, slot)
+        else:
+            self.load_state(path, slot)
+
+    def save_state(self, path: Path, slot: int) -> bool:
+        from gbemu.saves import atomic_write
+
+        try:
+            atomic_write(path, self.gb.save_state())
+        except OSError as err:
+            print(f"gbemu: {path}: cannot write the state ({err.strerror or err})",
+                  file=sys.stderr)
+            self.notify(f"state {slot} not saved")
+            return False
+        print(f"gbemu: state {slot} saved to {path}", file=self.out, flush=True)
+        self.notify(f"state {slot} saved")
+        return True
+
+    def load_state(self, path: Path, slot: int) -> bool:
+        from gbemu.savestate import StateError
+
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            self.notify(f"no state {slot}")
+            return False
+        except OSError as err:
+            print(f"gbemu: {path}: cannot read the state ({err.strerror or err})",
+                  file=sys.stderr)
+            self.notify(f"state {slot} not loaded")
+            return False
+        try:
+            self._go_back(lambda: self.gb.load_state(data, path))
+        except StateError as err:
+            print(f"gbemu: {err}", file=sys.stderr)
+            self.notify(f"state {slot} not loaded")
+            return False
+        if self.rewind is not None:
+            self.rewind.clear()         # the recorded past belongs to the other timeline
+        self.notify(f"state {slot} loaded")
+        self.present()
+        return True
+
+    def _go_back(self, travel):
+        """Run ``travel`` (a state load or a rewind step), then tell the battery save
+        if it put the cartridge RAM back to an earlier time."""
+        manager = self.save_manager
+        before = self.gb.cart_ram.copy() if manager is not None and manager.active else None
+        travel()
+        if before is not None and not np.array_equal(before, self.gb.cart_ram):
+            manager.reverted()
+        self._pressed = None            # the buttons held now, not those of the past
+
+    def _rewind_frame(self):
+        """One frame with the rewind key held: show the machine further back."""
+        if self._rewound == 0 and self.sound is not None:
+            self.sound.silence()
+        self._rewound += 1
+        if (self._rewound - 1) % REWIND_SHOW_EVERY == 0:
+            self._go_back(self.rewind.step_back)
+        self.present()
+        seconds = self.rewind.seconds_held
+        self.notify(f"rewinding, {seconds:.0f} s left" if seconds >= 1 else "rewind: no more",
+                    NOTICE_SECONDS / 4)
 
     # -- the main loop ----------------------------------------------------------------
 
@@ -606,6 +733,12 @@ class Frontend:
             if self.controls.paused and self.sound is not None:
                 self.sound.silence()
 
+        if self.rewind is not None and self.controls.rewinding:
+            self._rewind_frame()
+            self.pacer.wait()
+            return True
+        self._rewound = 0
+
         frames = self.controls.frames_to_run()
         if frames == 0:
             # Paused: nothing to emulate; wake up for events a few times a frame.
@@ -616,6 +749,8 @@ class Frontend:
         else:
             self.gb.run_cycles(FRAME_CYCLES)
             self.frames_run += 1
+            if self.rewind is not None:
+                self.rewind.record()
             for callback in self._frame_hooks:
                 callback()
             if cap == 1 or self._present_due():
@@ -639,6 +774,8 @@ class Frontend:
         while True:
             self.gb.run_cycles(FRAME_CYCLES)
             frames += 1
+            if self.rewind is not None:
+                self.rewind.record()
             if time.perf_counter() >= until:
                 break
         self.frames_run += frames

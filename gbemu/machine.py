@@ -415,11 +415,7 @@ class GameBoy:
         if on == bool(s["audio_enabled"]):
             return
         if on:
-            # Reading a sound register brings the APU up to the CPU's clock, so
-            # the first samples start now.
-            self.read_io(hwio.NR52)
-            s["audio_acc"][:] = 0
-            s["audio_read"] = s["audio_write"]
+            self.restart_samples()
         else:
             self.sync()
             self._spill_samples()
@@ -458,12 +454,31 @@ class GameBoy:
     # -- state -------------------------------------------------------------
 
     def save_state(self) -> bytes:
-        return self.state.tobytes()
+        """The whole machine as bytes (gbemu.savestate): load_state() brings it back.
 
-    def load_state(self, data: bytes):
-        if len(data) != STATE.itemsize:
-            raise ValueError(f"state is {len(data)} bytes, expected {STATE.itemsize}")
-        self.state[:] = np.frombuffer(data, STATE)
+        A state holds everything but the ROM, so it loads only into a GameBoy
+        with the same cartridge; it is about 10-60 KiB compressed.
+        """
+        from gbemu import savestate
+        return savestate.pack(self)
+
+    def load_state(self, data: bytes, source="<state>"):
+        """Return to a state from save_state(). Raises gbemu.savestate.StateError
+        (a ValueError whose message names ``source``) for data that is not a
+        state of this cartridge; the machine is then left as it was. Drawing,
+        sound and the events that stop a run stay as this session set them."""
+        from gbemu import savestate
+        savestate.unpack(self, data, source)
+
+    def restart_samples(self):
+        """Start the samples afresh from the CPU's clock, dropping what was mixed and
+        not yet read (sound switched on, the machine gone back in time)."""
+        s = self.state[0]
+        # Reading a sound register brings the APU up to the CPU's clock.
+        self.read_io(hwio.NR52)
+        s["audio_acc"][:] = 0
+        s["audio_read"] = s["audio_write"]
+        self._audio_spill = []
 
 
 def is_mbc1_multicart(rom: bytes, header: Header) -> bool:

@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 SAVE_SUFFIX = ".sav"
+STATE_SUFFIX = ".state"            # save states: game.state1, game.state2...
 SAVE_DELAY = 1.0                 # seconds from the first unsaved change to its write
 RTC_FOOTER = struct.Struct("<10IQ")
 RTC_FOOTER_32 = struct.Struct("<11I")
@@ -44,7 +45,7 @@ RTC_FOOTER_SIZES = (RTC_FOOTER.size, RTC_FOOTER_32.size)    # 48 and 44 bytes
 STALE_TEMP_SECONDS = 600         # a temporary file this old is left over from a crash
 
 __all__ = [
-    "SaveManager", "SaveError", "save_path", "atomic_write", "keep_backup",
+    "SaveManager", "SaveError", "save_path", "state_path", "atomic_write", "keep_backup",
     "pack_rtc_footer", "unpack_rtc_footer", "RTC_FOOTER_SIZES", "SAVE_DELAY",
 ]
 
@@ -76,6 +77,11 @@ def save_path(rom_path, save_dir=None) -> Path:
     if save_dir is not None:
         return Path(save_dir) / name
     return rom.with_name(name)
+
+
+def state_path(rom_path, slot: int, save_dir=None) -> Path:
+    """Where save state ``slot`` of a ROM lives: ``game.state1`` beside its save."""
+    return save_path(rom_path, save_dir).with_suffix(f"{STATE_SUFFIX}{slot}")
 
 
 def _new_file_mode(existing: Path) -> int:
@@ -126,12 +132,15 @@ def _fsync_folder(folder: Path):
             os.close(fd)
 
 
-def keep_backup(path, now: float | None = None) -> Path:
-    """Move ``path`` aside to ``NAME.bak-YYYYmmdd-HHMMSS`` (``-2``, ``-3``... if taken).
+def keep_backup(path, now: float | None = None, *, move: bool = True) -> Path:
+    """Move ``path`` aside to ``NAME.bak-YYYYmmdd-HHMMSS`` (``-2``, ``-3``... if taken);
+    with ``move=False``, leave ``path`` where it is and keep a copy under that name.
 
     An existing file is never overwritten: a regular file is hard-linked to the
     new name (which fails if the name exists) before the old name is removed.
-    Returns the backup's path; raises OSError when the file cannot be moved.
+    (A kept link is a copy for our purposes: atomic_write replaces the name
+    with a new file and never writes into the old one.) Returns the backup's
+    path; raises OSError when the file cannot be moved or copied.
     """
     path = Path(path)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
@@ -146,13 +155,26 @@ def keep_backup(path, now: float | None = None) -> Path:
             except FileExistsError:
                 continue
             except OSError:
-                pass             # no hard links here (some file systems): rename below
+                pass             # no hard links here (some file systems): below
             else:
-                os.unlink(path)
+                if move:
+                    os.unlink(path)
                 return backup
-        os.rename(path, backup)
+        if move:
+            os.rename(path, backup)
+        else:
+            _copy_new(path, backup)
         return backup
     raise FileExistsError(f"no free backup name for {path}")
+
+
+def _copy_new(source: Path, target: Path):
+    """Copy ``source`` to ``target``, which must not exist yet."""
+    data = source.read_bytes()
+    with open(target, "xb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
 
 
 def _remove_stale_temps(path: Path):
@@ -190,6 +212,8 @@ class SaveManager:
         self.pending_since = None       # monotonic time of the oldest unsaved change
         self.writes = 0
         self.last_error = None          # the message of the last failed write
+        self.keep_before_write = False  # the RAM went back in time: keep the file once
+        self.kept: list[Path] = []      # copies made for that reason
 
     def load(self, now: float | None = None) -> list:
         """Load the save, if there is one; returns one-line warnings naming the file.
@@ -270,10 +294,25 @@ class SaveManager:
         self.write()
         return True
 
+    def reverted(self):
+        """The battery RAM was just put back to an earlier time (a save state or rewind).
+
+        The save file may hold a newer game save that the player would lose, so
+        before it is next written it is kept as a dated backup; the restored RAM
+        counts as a change to be saved.
+        """
+        if not self.active:
+            return
+        self.keep_before_write = True
+        self.gb.state[0]["eram_dirty"] = 1
+
     def write(self):
         """Write the save now (atomically); raises SaveError when it cannot."""
         data = self.gb.save_ram(time.time())
         try:
+            if self.keep_before_write and self.path.is_file():
+                self.kept.append(keep_backup(self.path, move=False))
+            self.keep_before_write = False
             atomic_write(self.path, data)
         except OSError as error:
             raise SaveError(f"{self.path}: cannot write the save ({_describe(error)})") from None

@@ -458,6 +458,8 @@ def test_battery_saves_load_at_start_poll_between_frames_close_at_shutdown(
     log = []
 
     class SaveManager:
+        kept = []                   # backups made after going back in time: none here
+
         def __init__(self, gb, rom_path):
             log.append(("init", rom_path.name))
 

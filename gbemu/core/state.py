@@ -135,10 +135,10 @@ STATE = np.dtype([
     ("call_return", np.uint16, CALL_RING),  # return address pushed (interrupt: the PC left)
     ("call_to", np.uint16, CALL_RING),     # where it went
     ("call_sp", np.uint16, CALL_RING),     # SP after the return address was pushed
-    # The debugger's snapshots (gbemu/debugger.py) copy the record from its start
-    # to the end of the cartridge RAM in use, so eram comes last before the ROM, and
-    # what a replay never needs lies after it: the ROM, the flat test bus, the audio
-    # ring (sound is off while debugging) and the debugger's own settings.
+    # Save states, rewind and the debugger's snapshots (gbemu/savestate.py) copy the
+    # record from its start to the end of the cartridge RAM in use, so eram comes last
+    # before the ROM, and what a state never needs lies after it: the ROM, the flat
+    # test bus, the audio ring and the debugger's own settings.
     ("eram", np.uint8, ERAM_MAX),
     ("rom", np.uint8, ROM_MAX),
     ("flat", np.uint8, 0x10000),    # the flat test bus
