@@ -3,6 +3,7 @@
     gbemu [ROM] [window options]    play ROM in a window (no ROM: the demo)
     gbemu run ROM [--headless] [--frames N | --seconds S] [--serial] [--boot-rom PATH]
               [--wav PATH | --no-sound] [--save-dir DIR] [--strict-saves]
+              [--load-state FILE] [--save-state FILE]
               [--scale N] [--fullscreen] [--palette NAME] [--fast-forward X]
               [--pause-on-focus-loss] [--config PATH] [--screenshot-dir DIR]
     gbemu --write-config            write the commented default config file
@@ -75,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="keep battery saves in DIR (default: beside the ROM)")
     run.add_argument("--strict-saves", action="store_true",
                      help="refuse to start when the save file does not fit the cartridge")
+    run.add_argument("--load-state", metavar="FILE",
+                     help="start from a save state (F5 in the window, or --save-state)")
+    run.add_argument("--save-state", metavar="FILE",
+                     help="with --headless: write a save state of the machine at the end")
     window = run.add_argument_group("window options (override the config file)")
     window.add_argument("--scale", type=_positive_int, metavar="N",
                         help="window size as a multiple of 160x144 (default 3)")
@@ -213,10 +218,15 @@ def command_run(args) -> int:
         screenshot_palette = headless_palette(args.palette)
     if args.wav is not None and not args.headless:
         raise UsageError("--wav needs --headless (the window plays the sound instead)")
+    if args.save_state is not None and not args.headless:
+        raise UsageError("--save-state needs --headless (in the window, F5 saves a state)")
     if not args.headless:
         return run_window(gb, args, settings)     # the frontend keeps the battery saves
+    state = _read_state(args.load_state) if args.load_state is not None else None
     saves = _load_saves(gb, args)
     try:
+        if state is not None:
+            _start_from_state(gb, state, args.load_state, saves)
         wav = _open_wav(args.wav, gb)
     except UsageError:
         _close_saves(saves)
@@ -254,12 +264,46 @@ def command_run(args) -> int:
         if wav.clipped:
             print(f"{PROG}: warning: {args.wav}: {wav.clipped} samples clipped",
                   file=sys.stderr)
+    state_written = args.save_state is None or _write_state(gb, args.save_state)
     saved = _close_saves(saves)
     if stop.signal:
         if stop.signal == signal.SIGINT:
             print(file=sys.stderr)
         return 128 + stop.signal
-    return EXIT_OK if saved else EXIT_FAILED
+    return EXIT_OK if saved and state_written else EXIT_FAILED
+
+
+def _read_state(path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read the state ({err.strerror or err})") from None
+
+
+def _start_from_state(gb, data: bytes, path, saves):
+    """Load a save state before the run; tell the battery save if that put its RAM
+    back to an earlier time (gbemu.saves.SaveManager.reverted)."""
+    from gbemu.savestate import StateError
+
+    before = bytes(gb.cart_ram)
+    try:
+        gb.load_state(data, path)
+    except StateError as err:
+        raise UsageError(str(err)) from None
+    if saves is not None and bytes(gb.cart_ram) != before:
+        saves.reverted()
+
+
+def _write_state(gb, path) -> bool:
+    from gbemu.saves import atomic_write
+
+    try:
+        atomic_write(path, gb.save_state())
+    except OSError as err:
+        print(f"{PROG}: {path}: cannot write the state ({err.strerror or err})",
+              file=sys.stderr)
+        return False
+    return True
 
 
 def headless_palette(name):
@@ -386,6 +430,7 @@ def run_window(gb, args, settings) -> int:
     from gbemu.machine import CLOCK_HZ, FRAME_CYCLES
     from gbemu.testrunner import compile_core
 
+    state = _read_state(args.load_state) if args.load_state is not None else None
     # Compile (or load) the core before the window opens, not behind a blank window.
     compile_core()
     from gbemu.frontend import Frontend, WindowError
@@ -400,6 +445,12 @@ def run_window(gb, args, settings) -> int:
         raise UsageError(str(err)) from None
     except WindowError as err:     # no display, no video driver: say so in one line
         raise UsageError(f"cannot open a window ({err}); use --headless") from None
+    if state is not None:
+        try:
+            _start_from_state(gb, state, args.load_state, frontend.save_manager)
+        except UsageError:
+            frontend.shutdown()
+            raise
     limit = None
     if args.frames is not None:
         limit = args.frames

@@ -274,3 +274,74 @@ def test_going_back_before_a_game_save_keeps_the_newer_save_file(tmp_path):
     finally:
         front.shutdown()
         out.close()
+
+
+# -- on the command line ---------------------------------------------------------------------
+
+def test_run_saves_a_state_at_the_end_and_starts_from_it(tmp_path):
+    from gbemu import cli, images
+
+    rom = tmp_path / "demo.gb"
+    rom.write_bytes(DEMO.read_bytes())
+    state, shot, direct = tmp_path / "at60.state", tmp_path / "a.png", tmp_path / "b.png"
+    assert cli.main(["run", str(rom), "--headless", "--frames", "60",
+                     "--save-state", str(state)]) == 0
+    assert cli.main(["run", str(rom), "--headless", "--frames", "30", "--load-state",
+                     str(state), "--screenshot", str(shot)]) == 0
+    assert cli.main(["run", str(rom), "--headless", "--frames", "90",
+                     "--screenshot", str(direct)]) == 0
+    assert np.array_equal(images.load_png(shot), images.load_png(direct)), \
+        "60 frames, a state, 30 more frames: the same screen as 90 frames straight"
+
+
+@pytest.mark.parametrize("contents, message", [
+    (None, "cannot read the state"),
+    (b"garbage", "not a gbemu save state"),
+])
+def test_run_with_a_bad_state_is_one_line_and_status_2(tmp_path, capsys, contents, message):
+    from gbemu import cli
+
+    state = tmp_path / "x.state1"
+    if contents is not None:
+        state.write_bytes(contents)
+    status = cli.main(["run", str(DEMO), "--headless", "--frames", "1",
+                       "--load-state", str(state)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2
+    assert len(err) == 1 and str(state) in err[0] and message in err[0]
+
+
+def test_save_state_needs_headless(tmp_path, capsys):
+    from gbemu import cli
+
+    assert cli.main(["run", str(DEMO), "--save-state", str(tmp_path / "s")]) == 2
+    assert "--save-state needs --headless" in capsys.readouterr().err
+
+
+def test_the_window_starts_from_a_state_or_refuses_a_bad_one(tmp_path, monkeypatch, capsys):
+    from gbemu import cli
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    rom = tmp_path / "demo.gb"
+    rom.write_bytes(DEMO.read_bytes())
+    state = tmp_path / "s.state1"
+    assert cli.main(["run", str(rom), "--headless", "--frames", "50",
+                     "--save-state", str(state)]) == 0
+    seen = {}
+    real_run = fe.Frontend.run
+
+    def run(self, max_frames=None):
+        seen["frames"] = self.gb.frames
+        self.pacer = fe.FramePacer(period=0.0)
+        return real_run(self, max_frames)
+
+    monkeypatch.setattr(fe.Frontend, "run", run)
+    assert cli.main([str(rom), "--load-state", str(state), "--frames", "2"]) == 0
+    saved = GameBoy.from_file(rom)
+    saved.load_state(state.read_bytes())
+    assert seen["frames"] == saved.frames > 40, "the window began where the state was saved"
+
+    state.write_bytes(b"nonsense")
+    assert cli.main([str(rom), "--load-state", str(state), "--frames", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith(f"{state}: not a gbemu save state")
