@@ -4,7 +4,10 @@ numba's on-disk cache is keyed on each function's own source file, so editing
 one core module can leave stale code for its callers, and it fails outright
 when the package is installed read-only. gbemu therefore points
 NUMBA_CACHE_DIR at a per-user directory named after a hash of every core
-source file: any edit gets a fresh cache.
+source file: any edit gets a fresh cache. numba also keys its cache on where a
+source file lives, so the hash covers the folder too: another copy of the same
+sources (a second checkout, a wheel beside an editable install) gets a cache
+of its own, and is_cold() tells truly when a compile is coming.
 """
 
 import hashlib
@@ -17,7 +20,7 @@ CORE_DIR = Path(__file__).resolve().parent / "core"
 
 
 def core_hash():
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(str(CORE_DIR).encode())
     for path in sorted(CORE_DIR.glob("*.py")):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())

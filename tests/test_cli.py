@@ -203,3 +203,19 @@ def test_interrupt_exits_130_quietly(tmp_path, capsys, monkeypatch):
     rom = write(tmp_path, "good.gb", PASSING)
     assert cli.main(["run", str(rom), "--headless"]) == 130
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_the_cache_folder_is_named_after_the_core_sources_and_where_they_are(
+        monkeypatch, tmp_path):
+    import shutil
+
+    from gbemu import _cache
+
+    here = _cache.core_hash()
+    copy = tmp_path / "core"
+    shutil.copytree(_cache.CORE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(_cache, "CORE_DIR", copy)
+    same_sources_elsewhere = _cache.core_hash()
+    (copy / "timer.py").write_text((copy / "timer.py").read_text() + "\n# edited\n")
+    edited = _cache.core_hash()
+    assert len({here, same_sources_elsewhere, edited}) == 3
