@@ -29,7 +29,8 @@ import wave
 from collections import deque
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+
+from gbemu.core import dsp
 
 CLOCK_HZ = 4_194_304
 APU_RATE = 65_536                 # GameBoy.audio_rate
@@ -40,7 +41,6 @@ TAPS = 48                         # filter length in input samples
 PHASES = 1024                     # filter phases between two input samples
 KAISER_BETA = 8.0                 # about 80 dB of stopband attenuation
 CUTOFF_FRACTION = 0.90            # of the output's Nyquist frequency
-HIGH_PASS_BLOCK = 1024            # samples per closed-form high-pass block
 
 MIXER_BUFFER = 512                # samples per SDL mixing callback
 MAX_RATE_NUDGE = 0.01             # rate control changes the ratio by at most 1 %
@@ -68,31 +68,19 @@ class HighPass:
     """The DMG's output capacitor: out = in - charge, charge drifting toward in.
 
     Per sample: ``out[n] = in[n] - c[n-1]`` and ``c[n] = R c[n-1] + (1 - R) in[n]``
-    with ``R = 0.999958 ** (T-cycles per sample)``. Computed in closed form
-    over blocks with numpy, state carried across calls.
+    with ``R = 0.999958 ** (T-cycles per sample)``, a compiled loop
+    (gbemu.core.dsp), the charge carried across calls.
     """
 
     def __init__(self, rate: float = APU_RATE, channels: int = 2):
         self.factor = CHARGE_PER_CYCLE ** (CLOCK_HZ / rate)
         self.charge = np.zeros(channels)
-        block = np.arange(HIGH_PASS_BLOCK)
-        self._down = self.factor ** block                   # R^n
-        self._up = self.factor ** -block                    # R^-n
 
     def process(self, x: np.ndarray) -> np.ndarray:
-        """Filter float samples of shape (n, channels); returns the same shape."""
-        out = np.empty_like(x, dtype=np.float64)
-        r = self.factor
-        for start in range(0, len(x), HIGH_PASS_BLOCK):
-            block = x[start:start + HIGH_PASS_BLOCK].astype(np.float64)
-            n = len(block)
-            down = self._down[:n, None]
-            sums = np.cumsum(block * self._up[:n, None], axis=0)
-            # c[k] for k = 0..n-1, from c[-1] = self.charge
-            charge = down * r * self.charge + (1 - r) * down * sums
-            previous = np.vstack([self.charge[None, :], charge[:-1]])
-            out[start:start + n] = block - previous
-            self.charge = charge[-1].copy()
+        """Filter samples of shape (n, channels); returns float64 of the same shape."""
+        x = np.ascontiguousarray(x, np.float64)
+        out = np.empty_like(x)
+        dsp.high_pass(x, out, self.charge, self.factor)
         return out
 
 
@@ -103,11 +91,11 @@ class Resampler:
     with a Kaiser window (beta 8) keep what would fold back into the audible
     band about 80 dB down. Coefficients come from a table of 1024 phases
     between two input samples (the nearest is used: a timing error of at most
-    1/2048 sample, below -70 dB for a 5 kHz tone).
+    1/2048 sample, below -70 dB for a 5 kHz tone). Stereo; the filter runs
+    as a compiled loop (gbemu.core.dsp).
     """
 
-    def __init__(self, in_rate: float = APU_RATE, out_rate: float = DEFAULT_DEVICE_RATE,
-                 channels: int = 2):
+    def __init__(self, in_rate: float = APU_RATE, out_rate: float = DEFAULT_DEVICE_RATE):
         self.in_rate = float(in_rate)
         self.out_rate = float(out_rate)
         self.step = self.in_rate / self.out_rate       # input samples per output sample
@@ -120,11 +108,11 @@ class Resampler:
         table = 2 * cutoff * np.sinc(2 * cutoff * t) * window / np.i0(KAISER_BETA)
         self.table = (table / table.sum(axis=1, keepdims=True)).astype(np.float32)
         self.offsets = offsets
-        self.history = np.zeros((channels, TAPS), np.float32)
+        self.history = np.zeros((2, TAPS), np.float32)
         self.position = float(half - 1)                 # next output, in history's indices
 
     def process(self, x: np.ndarray, nudge: float = 0.0) -> np.ndarray:
-        """Resample float samples (n, channels); ``nudge`` scales the ratio by 1 + nudge
+        """Resample stereo float samples (n, 2); ``nudge`` scales the ratio by 1 + nudge
         (positive: fewer output samples)."""
         buf = np.concatenate([self.history, np.asarray(x, np.float32).T], axis=1)
         step = self.step * (1.0 + nudge)
@@ -132,16 +120,9 @@ class Resampler:
         count = max(0, int(np.floor((last + 1 - self.position) / step - 1e-9)) + 1)
         if self.position > last:
             count = 0
-        positions = self.position + step * np.arange(count)
-        base = np.floor(positions).astype(np.int64)
-        phase = np.rint((positions - base) * PHASES).astype(np.int64)
-        coefs = self.table[phase]
-        first = base + self.offsets[0]
         out = np.empty((count, len(buf)))
-        for channel in range(len(buf)):
-            # Each output's TAPS inputs, as rows of a sliding window (one copy).
-            windows = sliding_window_view(buf[channel], TAPS)
-            out[:, channel] = np.einsum("nt,nt->n", coefs, windows[first])
+        dsp.resample(buf, self.table, int(self.offsets[0]), float(self.position), float(step),
+                     out)
         self.position += step * count
         keep = buf.shape[1] - TAPS
         self.history = buf[:, keep:]
@@ -167,12 +148,9 @@ class AudioPipeline:
         out = self.high_pass.process(samples)
         if self.resampler is not None:
             out = self.resampler.process(out, nudge)
-        out *= self.volume
-        over = np.abs(out) > 32767
-        if over.any():
-            self.clipped += int(over.any(axis=1).sum())
-            np.clip(out, -32768, 32767, out=out)
-        return np.round(out).astype(np.int16)
+        result = np.empty(out.shape, np.int16)
+        self.clipped += dsp.to_int16(np.ascontiguousarray(out), float(self.volume), result)
+        return result
 
 
 class WavWriter:
