@@ -72,12 +72,12 @@ class HighPass:
     (gbemu.core.dsp), the charge carried across calls.
     """
 
-    def __init__(self, rate: float = APU_RATE, channels: int = 2):
+    def __init__(self, rate: float = APU_RATE):
         self.factor = CHARGE_PER_CYCLE ** (CLOCK_HZ / rate)
-        self.charge = np.zeros(channels)
+        self.charge = np.zeros(2)
 
     def process(self, x: np.ndarray) -> np.ndarray:
-        """Filter samples of shape (n, channels); returns float64 of the same shape."""
+        """Filter stereo samples (n, 2); returns float64 of the same shape."""
         x = np.ascontiguousarray(x, np.float64)
         out = np.empty_like(x)
         dsp.high_pass(x, out, self.charge, self.factor)
@@ -107,26 +107,16 @@ class Resampler:
         window = np.i0(KAISER_BETA * np.sqrt(np.clip(1 - (t / half) ** 2, 0, None)))
         table = 2 * cutoff * np.sinc(2 * cutoff * t) * window / np.i0(KAISER_BETA)
         self.table = (table / table.sum(axis=1, keepdims=True)).astype(np.float32)
-        self.offsets = offsets
+        self.first_offset = int(offsets[0])
         self.history = np.zeros((2, TAPS), np.float32)
         self.position = float(half - 1)                 # next output, in history's indices
 
     def process(self, x: np.ndarray, nudge: float = 0.0) -> np.ndarray:
         """Resample stereo float samples (n, 2); ``nudge`` scales the ratio by 1 + nudge
         (positive: fewer output samples)."""
-        buf = np.concatenate([self.history, np.asarray(x, np.float32).T], axis=1)
-        step = self.step * (1.0 + nudge)
-        last = buf.shape[1] - TAPS // 2 - 1             # highest usable floor(position)
-        count = max(0, int(np.floor((last + 1 - self.position) / step - 1e-9)) + 1)
-        if self.position > last:
-            count = 0
-        out = np.empty((count, len(buf)))
-        dsp.resample(buf, self.table, int(self.offsets[0]), float(self.position), float(step),
-                     out)
-        self.position += step * count
-        keep = buf.shape[1] - TAPS
-        self.history = buf[:, keep:]
-        self.position -= keep
+        out, self.position = dsp.resample_block(
+            self.history, np.ascontiguousarray(x, np.float64), self.table, self.first_offset,
+            self.position, self.step * (1.0 + nudge))
         return out
 
 
@@ -145,11 +135,17 @@ class AudioPipeline:
         """int16 (n, 2) at 65,536 Hz to int16 (m, 2) at out_rate."""
         if len(samples) == 0:
             return np.zeros((0, 2), np.int16)
-        out = self.high_pass.process(samples)
-        if self.resampler is not None:
-            out = self.resampler.process(out, nudge)
-        result = np.empty(out.shape, np.int16)
-        self.clipped += dsp.to_int16(np.ascontiguousarray(out), float(self.volume), result)
+        samples = np.ascontiguousarray(samples, np.int16)
+        if self.resampler is None:
+            out = self.high_pass.process(samples)
+            result = np.empty(out.shape, np.int16)
+            self.clipped += dsp.to_int16(out, float(self.volume), result)
+            return result
+        r = self.resampler
+        result, r.position, clipped = dsp.play_block(
+            samples, self.high_pass.charge, self.high_pass.factor, r.history, r.table,
+            r.first_offset, r.position, r.step * (1.0 + nudge), float(self.volume))
+        self.clipped += clipped
         return result
 
 

@@ -92,7 +92,8 @@ class GameBoy:
     # -- power on ------------------------------------------------------------
 
     def reset(self, *, eager: bool = False):
-        """Power on: into the user's boot ROM, or straight to $0100 as the DMG boot ROM leaves it."""
+        """Power on: into the user's boot ROM, or straight to $0100 as the DMG boot ROM
+        leaves it."""
         kept = self._battery_memory()
         self.state[0] = np.zeros((), STATE)
         s = self.state[0]
@@ -287,7 +288,8 @@ class GameBoy:
     # -- input -------------------------------------------------------------
 
     def set_buttons(self, pressed):
-        """Set the pressed buttons (names from BUTTONS); a newly pressed line requests the joypad interrupt."""
+        """Set the pressed buttons (names from BUTTONS); a newly pressed line requests the
+        joypad interrupt."""
         mask = 0
         for name in pressed:
             mask |= 1 << BUTTONS.index(name)

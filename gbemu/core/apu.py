@@ -183,21 +183,24 @@ def apu_run(s, end):
     acc_left = s.audio_acc[0]
     acc_right = s.audio_acc[1]
     left, right = mix(s)
+    next_expiry = NEVER
+    for c in range(4):
+        if (heard >> c) & 1 and s.ch_next[c] < next_expiry:
+            next_expiry = s.ch_next[c]
     while t < end:
         # Levels hold until the next sample boundary or channel timer expiry.
-        stop = min(end, (t | (SAMPLE_CYCLES - 1)) + 1)
-        for c in range(4):
-            if (heard >> c) & 1 and s.ch_next[c] < stop:
-                stop = s.ch_next[c]
+        stop = min(end, (t | (SAMPLE_CYCLES - 1)) + 1, next_expiry)
         acc_left += left * (stop - t)
         acc_right += right * (stop - t)
         t = stop
-        changed = False
-        for c in range(4):
-            if (heard >> c) & 1 and s.ch_next[c] == t:
-                channel_expire(s, c, np.int64(1))
-                changed = True
-        if changed:
+        if t == next_expiry:
+            next_expiry = NEVER
+            for c in range(4):
+                if (heard >> c) & 1:
+                    if s.ch_next[c] == t:
+                        channel_expire(s, c, np.int64(1))
+                    if s.ch_next[c] < next_expiry:
+                        next_expiry = s.ch_next[c]
             left, right = mix(s)
         if t & (SAMPLE_CYCLES - 1) == 0:
             slot = s.audio_write & (AUDIO_BUFFER_FRAMES - 1)

@@ -14,22 +14,29 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+# Each sample's charge waits on the one before: the two channels run side by
+# side so that their chains overlap, and fastmath fuses each step's multiply
+# and add.
+@njit(cache=True, fastmath=True)
 def high_pass(x, out, charge, factor):
-    """First-order high-pass over float64 samples x (n, channels) into out.
+    """First-order high-pass over float64 stereo samples x (n, 2) into out.
 
     ``out[i] = x[i] - q`` with the charge ``q`` then drifting toward x[i]:
     ``q = factor * q + (1 - factor) * x[i]``. ``charge`` (one per channel)
     carries q from call to call.
     """
-    n = x.shape[0]
-    for c in range(x.shape[1]):
-        q = charge[c]
-        for i in range(n):
-            v = x[i, c]
-            out[i, c] = v - q
-            q = factor * q + (1.0 - factor) * v
-        charge[c] = q
+    q_left = charge[0]
+    q_right = charge[1]
+    rest = 1.0 - factor
+    for i in range(x.shape[0]):
+        left = x[i, 0]
+        right = x[i, 1]
+        out[i, 0] = left - q_left
+        out[i, 1] = right - q_right
+        q_left = factor * q_left + rest * left
+        q_right = factor * q_right + rest * right
+    charge[0] = q_left
+    charge[1] = q_right
 
 
 # fastmath lets LLVM reorder the sum of each output's taps into SIMD lanes;
@@ -65,6 +72,32 @@ def resample(buf, table, first_offset, position, step, out):
 
 
 @njit(cache=True)
+def resample_block(history, x, table, first_offset, position, step):
+    """Resample float64 stereo x (n, 2) after the input kept in history (2, taps).
+
+    position is the next output's place in history's indices, step the input
+    samples per output. Every output whose taps all lie within history and x
+    is made. history then holds the last ``taps`` inputs. Returns the outputs
+    (count, 2) float64 and the next output's position in the new history.
+    """
+    n = x.shape[0]
+    taps = history.shape[1]
+    buf = np.empty((2, taps + n), np.float32)
+    buf[:, :taps] = history
+    for i in range(n):
+        buf[0, taps + i] = x[i, 0]
+        buf[1, taps + i] = x[i, 1]
+    last = taps + n - taps // 2 - 1             # the highest usable floor(position)
+    count = 0
+    if position <= last:
+        count = max(0, np.int64(np.floor((last + 1 - position) / step - 1e-9)) + 1)
+    out = np.empty((count, 2))
+    resample(buf, table, first_offset, position, step, out)
+    history[:, :] = buf[:, n:]
+    return out, position + step * count - n
+
+
+@njit(cache=True)
 def to_int16(x, gain, out):
     """Scale float64 samples by gain, round half to even, clip into int16 out.
 
@@ -85,3 +118,18 @@ def to_int16(x, gain, out):
         if over:
             clipped += 1
     return clipped
+
+
+@njit(cache=True)
+def play_block(samples, charge, factor, history, table, first_offset, position, step, gain):
+    """The whole path for one block of APU samples: high_pass, resample_block, to_int16.
+
+    samples is int16 (n, 2); returns (int16 output, next position, rows clipped).
+    """
+    x = samples.astype(np.float64)
+    filtered = np.empty_like(x)
+    high_pass(x, filtered, charge, factor)
+    out, position = resample_block(history, filtered, table, first_offset, position, step)
+    result = np.empty((out.shape[0], 2), np.int16)
+    clipped = to_int16(out, gain, result)
+    return result, position, clipped
