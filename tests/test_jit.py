@@ -77,3 +77,25 @@ def exercised():
 def test_entry_point_has_one_signature(exercised, entry):
     """Each entry point has exactly one compiled signature after all those calls."""
     assert len(entry.signatures) == 1, entry.signatures
+
+
+def test_audio_kernels_have_one_signature_each():
+    """gbemu.audio hands the compiled DSP loops one type per argument, whatever the caller
+    passes: int16 or float samples, Python or numpy numbers, views or copies."""
+    import numpy as np
+
+    from gbemu.audio import AudioPipeline, HighPass, Resampler, WavWriter  # noqa: F401
+    from gbemu.core import dsp
+
+    ramp = np.arange(2000, dtype=np.int16).reshape(1000, 2)
+    for out_rate in (48_000, 44_100, 65_536):
+        pipeline = AudioPipeline(out_rate, volume=np.float32(0.5))
+        pipeline.process(ramp)
+        pipeline.process(ramp[::2])                       # a strided view
+        pipeline.process(ramp.astype(np.float64), nudge=np.float64(0.001))
+    HighPass().process(ramp[:, ::-1])
+    Resampler().process(ramp.astype(np.float32).T.copy().T)   # Fortran-ordered
+    kernels = [value for value in vars(dsp).values() if isinstance(value, CPUDispatcher)]
+    assert len(kernels) >= 4
+    for kernel in kernels:
+        assert len(kernel.signatures) <= 1, (kernel.__name__, kernel.signatures)
