@@ -324,7 +324,13 @@ class Debugger:
         for bp in self.breakpoints.values():
             if bp.enabled:
                 s["debug_map"][bp.addr:bp.end + 1] |= bp.core_bits()
-                debug |= hwio.DEBUG_EXEC if bp.kind == "exec" else hwio.DEBUG_WATCH
+                if bp.kind == "exec":
+                    debug |= hwio.DEBUG_EXEC
+                else:
+                    debug |= hwio.DEBUG_WATCH
+                    if any(bp.addr <= last and first <= bp.end
+                           for first, last in hwio.FAST_REGIONS):
+                        debug |= hwio.DEBUG_WATCH_FAST
         for addr, _ in self._temporary:
             s["debug_map"][addr] |= hwio.BP_EXEC
             debug |= hwio.DEBUG_EXEC

@@ -181,6 +181,60 @@ spin:
     assert "read $C001 = $05" in out
 
 
+EVERY_REGION = """
+start:
+    ld a, [data]        ; ROM
+after_rom:
+    ld a, $11
+    ld [$8000], a       ; VRAM
+after_vram:
+    ld a, [$C000]       ; WRAM
+after_wram:
+    ld a, $22
+    ld [$E001], a       ; echo of WRAM
+after_echo:
+    ld [$FE00], a       ; OAM
+after_oam:
+    ldh a, [LY]         ; I/O
+after_io:
+    ld a, $33
+    ldh [$FF80], a      ; HRAM
+after_hram:
+    ld a, $04
+    ld [IE_ADDR], a     ; IE
+after_ie:
+spin:
+    jr spin
+data:
+    db $5A
+"""
+
+
+@pytest.mark.parametrize("watch, stop_label, text, fast", [
+    ("data read", "after_rom", "read $%04X (data) = $5A", True),
+    ("$8000 write", "after_vram", "write $8000 = $11", False),
+    ("$C000 read", "after_wram", "read $C000 = $", True),
+    ("$E001 write", "after_echo", "write $E001 = $22", False),
+    ("$FE00 write", "after_oam", "write $FE00 = $22", False),
+    ("LY read", "after_io", "read $FF44 (LY) = $", False),
+    ("$FF80 write", "after_hram", "write $FF80 = $33", True),
+    ("IE write", "after_ie", "write $FFFF (IE) = $04", False),
+])
+def test_watchpoints_stop_on_every_kind_of_memory(watch, stop_label, text, fast):
+    """A watch on ROM, WRAM or HRAM turns off the bus's inlined fast paths (they do not
+    look at watchpoints); one anywhere else leaves them on, and the slow path that
+    serves those addresses checks it."""
+    gb, labels = program(EVERY_REGION)
+    session = Session(gb, labels)
+    session.run(f"watch {watch}")
+    assert bool(session.dbg.s["debug"] & hwio.DEBUG_WATCH_FAST) == fast
+    out = session.run("step 40")         # a missed watch ends in the spin loop
+    if "%" in text:
+        text = text % labels.resolve("data").addr
+    assert text in out
+    assert session.pc == labels.resolve(stop_label).addr
+
+
 def test_breakpoint_right_after_halt_is_seen_when_the_cpu_wakes():
     gb, labels = program("""
 start:

@@ -16,7 +16,7 @@ from gbemu.core.hwio import (
     IO_BASE, HRAM_START, IE_ADDR, VRAM_START, ERAM_START, WRAM_START, OAM_START,
     UNUSABLE_START, P1, SB, SC, DIV, TIMA, TMA, TAC, IF, LCDC, STAT, LY, LYC, DMA,
     BOOT, SOUND_START, WAVE_END, EV_SERIAL, EV_WATCH, INT_JOYPAD,
-    DEBUG_WATCH, BP_READ, BP_WRITE,
+    DEBUG_WATCH, DEBUG_WATCH_FAST, BP_READ, BP_WRITE,
 )
 from gbemu.core.hwio import (  # io-field offsets
     R_DMA, R_IF, R_P1, R_SB,
@@ -38,9 +38,12 @@ DMA_BYTES = 160
 def update_bus_special(s):
     """Whether reads and writes must take the careful path (see read_special).
 
-    Watchpoints take it too, so a run without them pays nothing for them.
+    So must a watchpoint on ROM, WRAM or HRAM, which read() and write() serve
+    inline (DEBUG_WATCH_FAST): a run without one pays nothing for watching.
+    Accesses elsewhere (I/O, VRAM, OAM, cartridge RAM) take the slow path
+    anyway, where DEBUG_WATCH alone has them checked.
     """
-    careful = s.flat_bus or s.boot_mapped or s.dma_active or s.debug & DEBUG_WATCH
+    careful = s.flat_bus or s.boot_mapped or s.dma_active or s.debug & DEBUG_WATCH_FAST
     s.bus_special = 1 if careful else 0
 
 
@@ -370,11 +373,10 @@ def write_slow(s, addr, value):
         if addr >= HRAM_START and addr < IE_ADDR:
             s.hram[addr - HRAM_START] = value
             return
-    else:
-        if s.debug & DEBUG_WATCH:
-            watch(s, addr, value, np.int64(BP_WRITE))
-        if dma_blocks(s, addr) and not s.flat_bus:
-            return
+    if s.debug & DEBUG_WATCH:
+        watch(s, addr, value, np.int64(BP_WRITE))
+    if s.bus_special and dma_blocks(s, addr) and not s.flat_bus:
+        return
     if not s.flat_bus and ppu_blocks(s, addr, np.int64(1)):
         return
     poke(s, addr, value)
