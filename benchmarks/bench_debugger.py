@@ -15,11 +15,14 @@ headless, drawing every frame, in one process, alternating within each repeat:
 * debugger, I/O-area watch: a write watchpoint on $FEFF (in the unusable area, which
   like I/O, VRAM and OAM is served by the bus's slow path, where watchpoints are
   checked) whose condition never holds;
-* debugger, ROM watch: a read watchpoint on $3FFF whose condition never holds. ROM,
-  WRAM and HRAM are served inline by the bus's fast paths, which do not look at
-  watchpoints, so a watch there sends every memory access through the careful path.
+* debugger, WRAM write watch: a write watchpoint on $CFFF whose condition never
+  holds. WRAM and HRAM writes are served inline by the bus's fast path, which does
+  not look at watchpoints, so this sends every write through the careful path;
+* debugger, ROM read watch: a read watchpoint on $3FFF, likewise: ROM, WRAM and
+  HRAM reads are served inline, so every read (instruction fetches too) takes the
+  careful path.
 
-A program that does reach $3FFF or write $FEFF stops in the core and is resumed
+A program that does reach or read $3FFF, or write $FEFF or $CFFF, stops in the core and is resumed
 by Python after the condition is checked; that cost is part of the figure.
 
 The table shows the best frames per second of the repeats and each ratio to
@@ -50,7 +53,8 @@ DEFAULT_ROMS = (
     "homebrew/libbet/libbet.gb",
 )
 CONFIGS = ("plain", "debugger, nothing set", "debugger, one breakpoint",
-           "debugger, I/O-area watch", "debugger, ROM watch")
+           "debugger, I/O-area watch", "debugger, WRAM write watch",
+           "debugger, ROM read watch")
 
 
 def parse_args(argv):
@@ -79,7 +83,9 @@ def measure(gbemu, rom: bytes, config: str, frames: int) -> float:
         debugger.execute("break $3FFF if A > $FF")
     elif config.endswith("I/O-area watch"):
         debugger.execute("watch $FEFF write if A > $FF")
-    elif config.endswith("ROM watch"):
+    elif config.endswith("WRAM write watch"):
+        debugger.execute("watch $CFFF write if A > $FF")
+    elif config.endswith("ROM read watch"):
         debugger.execute("watch $3FFF read if A > $FF")
     start = time.perf_counter()
     stop = debugger.advance(until=gb.clock + frames * FRAME_CYCLES)
@@ -106,7 +112,7 @@ def main(argv=None) -> int:
             measure(gbemu, path.read_bytes(), config, 10)
     print(f"{frames} frames ({args.seconds:g} emulated s) per run, best of {args.repeat}, "
           "headless, drawing every frame\n")
-    header = f"{'ROM':<34}" + "".join(f"{c:>26}" for c in CONFIGS)
+    header = f"{'ROM':<34}" + "".join(f"{c.replace('debugger, ', ''):>22}" for c in CONFIGS)
     print(header)
     for name, path in roms:
         rom = path.read_bytes()
@@ -120,8 +126,9 @@ def main(argv=None) -> int:
             fps = max(results[config])
             ratio = "" if config == "plain" else f" ({fps / plain:.3f})"
             cells.append(f"{fps:,.0f} fps{ratio}")
-        print(f"{name:<34}" + "".join(f"{cell:>26}" for cell in cells))
-    print("\n(ratio) = frames per second against plain; 1.000 is no cost")
+        print(f"{name:<34}" + "".join(f"{cell:>22}" for cell in cells))
+    print("\nall but plain run under the debugger; "
+          "(ratio) = frames per second against plain; 1.000 is no cost")
     for line in environment(gbemu):
         print(line)
     return 0

@@ -83,6 +83,19 @@ class Breakpoint:
             return hwio.BP_READ | hwio.BP_WRITE
         return hwio.BP_WRITE      # write and change
 
+    def fast_path_bits(self) -> int:
+        """The DEBUG_WATCH_FAST_* bits for a watch: which of the bus's inlined fast
+        paths (reads of ROM, WRAM, HRAM; writes of WRAM, HRAM) it must switch off."""
+        bits = 0
+        core = self.core_bits()
+        for flag, kind, regions in (
+                (hwio.DEBUG_WATCH_FAST_READ, hwio.BP_READ, hwio.FAST_READ_REGIONS),
+                (hwio.DEBUG_WATCH_FAST_WRITE, hwio.BP_WRITE, hwio.FAST_WRITE_REGIONS)):
+            if core & kind and any(self.addr <= last and first <= self.end
+                                   for first, last in regions):
+                bits |= flag
+        return bits
+
     def describe(self) -> str:
         what = "breakpoint" if self.kind == "exec" else f"watchpoint ({self.kind})"
         text = f"{self.number:>3}  {what:<20} {self.where}"
@@ -327,10 +340,7 @@ class Debugger:
                 if bp.kind == "exec":
                     debug |= hwio.DEBUG_EXEC
                 else:
-                    debug |= hwio.DEBUG_WATCH
-                    if any(bp.addr <= last and first <= bp.end
-                           for first, last in hwio.FAST_REGIONS):
-                        debug |= hwio.DEBUG_WATCH_FAST
+                    debug |= hwio.DEBUG_WATCH | bp.fast_path_bits()
         for addr, _ in self._temporary:
             s["debug_map"][addr] |= hwio.BP_EXEC
             debug |= hwio.DEBUG_EXEC

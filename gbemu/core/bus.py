@@ -16,7 +16,7 @@ from gbemu.core.hwio import (
     IO_BASE, HRAM_START, IE_ADDR, VRAM_START, ERAM_START, WRAM_START, OAM_START,
     UNUSABLE_START, P1, SB, SC, DIV, TIMA, TMA, TAC, IF, LCDC, STAT, LY, LYC, DMA,
     BOOT, SOUND_START, WAVE_END, EV_SERIAL, EV_WATCH, INT_JOYPAD,
-    DEBUG_WATCH, DEBUG_WATCH_FAST, BP_READ, BP_WRITE,
+    DEBUG_WATCH, DEBUG_WATCH_FAST_READ, DEBUG_WATCH_FAST_WRITE, BP_READ, BP_WRITE,
 )
 from gbemu.core.hwio import (  # io-field offsets
     R_DMA, R_IF, R_P1, R_SB,
@@ -36,15 +36,18 @@ DMA_BYTES = 160
 
 @njit
 def update_bus_special(s):
-    """Whether reads and writes must take the careful path (see read_special).
+    """Whether reads (bus_special) and writes (write_special) must take the
+    careful path (see read_special and write_slow).
 
-    So must a watchpoint on ROM, WRAM or HRAM, which read() and write() serve
-    inline (DEBUG_WATCH_FAST): a run without one pays nothing for watching.
-    Accesses elsewhere (I/O, VRAM, OAM, cartridge RAM) take the slow path
-    anyway, where DEBUG_WATCH alone has them checked.
+    So must the reads or the writes that a watchpoint on ROM, WRAM or HRAM
+    covers, since read() and write() serve those inline (DEBUG_WATCH_FAST_*):
+    a run without one pays nothing for watching, and a write watch leaves
+    reads fast. Accesses elsewhere (I/O, VRAM, OAM, cartridge RAM, writes to
+    ROM) take the slow path anyway, where DEBUG_WATCH alone has them checked.
     """
-    careful = s.flat_bus or s.boot_mapped or s.dma_active or s.debug & DEBUG_WATCH_FAST
-    s.bus_special = 1 if careful else 0
+    careful = s.flat_bus or s.boot_mapped or s.dma_active
+    s.bus_special = 1 if careful or s.debug & DEBUG_WATCH_FAST_READ else 0
+    s.write_special = 1 if careful or s.debug & DEBUG_WATCH_FAST_WRITE else 0
 
 
 @njit
@@ -349,7 +352,7 @@ def write(s, addr, value):
     due land here; everything else goes to write_slow.
     """
     clock = s.clock + 4
-    if clock < s.next_event and not s.bus_special:
+    if clock < s.next_event and not s.write_special:
         if addr >= WRAM_START and addr < 0xE000:
             s.clock = clock
             s.wram[addr - WRAM_START] = value
@@ -366,7 +369,7 @@ def write_slow(s, addr, value):
     """write() when a unit is due, the bus is special, or the address is not
     WRAM or HRAM."""
     tick(s)
-    if not s.bus_special:
+    if not s.write_special:
         if addr >= WRAM_START and addr < 0xE000:
             s.wram[addr - WRAM_START] = value
             return
@@ -375,7 +378,7 @@ def write_slow(s, addr, value):
             return
     if s.debug & DEBUG_WATCH:
         watch(s, addr, value, np.int64(BP_WRITE))
-    if s.bus_special and dma_blocks(s, addr) and not s.flat_bus:
+    if s.write_special and dma_blocks(s, addr) and not s.flat_bus:
         return
     if not s.flat_bus and ppu_blocks(s, addr, np.int64(1)):
         return

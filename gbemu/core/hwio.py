@@ -141,8 +141,13 @@ EV_WATCH = 0x100       # a watched address was read or written (the instruction 
 DEBUG_EXEC = 0x01      # stop before an instruction at an address marked BP_EXEC
 DEBUG_WATCH = 0x02     # stop after an access to an address marked BP_READ/BP_WRITE
 DEBUG_CALLS = 0x04     # keep the call ring up to date (backtrace, finish)
-DEBUG_WATCH_FAST = 0x08  # a watch covers memory the bus's inlined fast paths serve
-FAST_REGIONS = ((0x0000, 0x7FFF), (0xC000, 0xDFFF), (0xFF80, 0xFFFE))  # ROM, WRAM, HRAM
+# A watch covers memory that the bus's inlined fast paths serve, for reads
+# (ROM, WRAM, HRAM) or for writes (WRAM, HRAM): those accesses must then take
+# the careful path, which checks watchpoints.
+DEBUG_WATCH_FAST_READ = 0x08
+DEBUG_WATCH_FAST_WRITE = 0x10
+FAST_READ_REGIONS = ((0x0000, 0x7FFF), (0xC000, 0xDFFF), (0xFF80, 0xFFFE))
+FAST_WRITE_REGIONS = ((0xC000, 0xDFFF), (0xFF80, 0xFFFE))
 BP_EXEC = 0x01
 BP_READ = 0x02
 BP_WRITE = 0x04
