@@ -84,16 +84,20 @@ class Breakpoint:
         return hwio.BP_WRITE      # write and change
 
     def fast_path_bits(self) -> int:
-        """The DEBUG_WATCH_FAST_* bits for a watch: which of the bus's inlined fast
-        paths (reads of ROM, WRAM, HRAM; writes of WRAM, HRAM) it must switch off."""
-        bits = 0
+        """The DEBUG_WATCH_* bits for a watch: which of the bus's inlined fast paths
+        (ROM reads, WRAM/HRAM reads, WRAM/HRAM writes) it must switch off."""
+        def covers(first, last):
+            return self.addr <= last and first <= self.end
+
         core = self.core_bits()
-        for flag, kind, regions in (
-                (hwio.DEBUG_WATCH_FAST_READ, hwio.BP_READ, hwio.FAST_READ_REGIONS),
-                (hwio.DEBUG_WATCH_FAST_WRITE, hwio.BP_WRITE, hwio.FAST_WRITE_REGIONS)):
-            if core & kind and any(self.addr <= last and first <= self.end
-                                   for first, last in regions):
-                bits |= flag
+        bits = 0
+        if core & hwio.BP_READ and covers(*hwio.ROM_REGION):
+            bits |= hwio.DEBUG_WATCH_ROM_READ
+        if any(covers(*region) for region in hwio.RAM_REGIONS):
+            if core & hwio.BP_READ:
+                bits |= hwio.DEBUG_WATCH_RAM_READ
+            if core & hwio.BP_WRITE:
+                bits |= hwio.DEBUG_WATCH_RAM_WRITE
         return bits
 
     def describe(self) -> str:

@@ -210,30 +210,32 @@ data:
 """
 
 
-READ_FAST = hwio.DEBUG_WATCH_FAST_READ
-WRITE_FAST = hwio.DEBUG_WATCH_FAST_WRITE
+ROM_READ = hwio.DEBUG_WATCH_ROM_READ
+RAM_READ = hwio.DEBUG_WATCH_RAM_READ
+RAM_WRITE = hwio.DEBUG_WATCH_RAM_WRITE
 
 
 @pytest.mark.parametrize("watch, stop_label, text, fast", [
-    ("data read", "after_rom", "read $%04X (data) = $5A", READ_FAST),
+    ("data read", "after_rom", "read $%04X (data) = $5A", ROM_READ),
     ("$8000 write", "after_vram", "write $8000 = $11", 0),
-    ("$C000 read", "after_wram", "read $C000 = $", READ_FAST),
+    ("$C000 read", "after_wram", "read $C000 = $", RAM_READ),
     ("$E001 write", "after_echo", "write $E001 = $22", 0),
     ("$FE00 write", "after_oam", "write $FE00 = $22", 0),
     ("LY read", "after_io", "read $FF44 (LY) = $", 0),
-    ("$FF80 write", "after_hram", "write $FF80 = $33", WRITE_FAST),
-    ("$FF80 access", "after_hram", "write $FF80 = $33", READ_FAST | WRITE_FAST),
+    ("$FF80 write", "after_hram", "write $FF80 = $33", RAM_WRITE),
+    ("$FF80 access", "after_hram", "write $FF80 = $33", RAM_READ | RAM_WRITE),
+    ("$7FFF-$C000 access", "after_vram", "write $8000 = $11", ROM_READ | RAM_READ | RAM_WRITE),
     ("IE write", "after_ie", "write $FFFF (IE) = $04", 0),
 ])
 def test_watchpoints_stop_on_every_kind_of_memory(watch, stop_label, text, fast):
-    """A watch on what the bus's inlined fast paths serve (reads of ROM, WRAM and HRAM,
-    writes of WRAM and HRAM; they do not look at watchpoints) turns those paths off,
-    for reads or writes as the watch's kind says; one anywhere else leaves them on,
-    and the slow path that serves those addresses checks it."""
+    """A watch on what the bus's inlined fast paths serve (reads of ROM, reads and
+    writes of WRAM and HRAM; they do not look at watchpoints) turns just those paths
+    off; one anywhere else leaves them on, and the slow path that serves those
+    addresses checks it."""
     gb, labels = program(EVERY_REGION)
     session = Session(gb, labels)
     session.run(f"watch {watch}")
-    assert session.dbg.s["debug"] & (READ_FAST | WRITE_FAST) == fast
+    assert session.dbg.s["debug"] & (ROM_READ | RAM_READ | RAM_WRITE) == fast
     out = session.run("step 40")         # a missed watch ends in the spin loop
     if "%" in text:
         text = text % labels.resolve("data").addr

@@ -141,13 +141,14 @@ EV_WATCH = 0x100       # a watched address was read or written (the instruction 
 DEBUG_EXEC = 0x01      # stop before an instruction at an address marked BP_EXEC
 DEBUG_WATCH = 0x02     # stop after an access to an address marked BP_READ/BP_WRITE
 DEBUG_CALLS = 0x04     # keep the call ring up to date (backtrace, finish)
-# A watch covers memory that the bus's inlined fast paths serve, for reads
-# (ROM, WRAM, HRAM) or for writes (WRAM, HRAM): those accesses must then take
-# the careful path, which checks watchpoints.
-DEBUG_WATCH_FAST_READ = 0x08
-DEBUG_WATCH_FAST_WRITE = 0x10
-FAST_WRITE_REGIONS = ((WRAM_START, ECHO_START - 1), (HRAM_START, IE_ADDR - 1))
-FAST_READ_REGIONS = ((ROM0_START, VRAM_START - 1),) + FAST_WRITE_REGIONS
+# A watch covers what the bus's inlined fast paths serve: reads of ROM, reads
+# of WRAM or HRAM, writes of WRAM or HRAM. Those accesses must then take the
+# careful path, which checks watchpoints.
+DEBUG_WATCH_ROM_READ = 0x08
+DEBUG_WATCH_RAM_READ = 0x10
+DEBUG_WATCH_RAM_WRITE = 0x20
+ROM_REGION = (ROM0_START, VRAM_START - 1)
+RAM_REGIONS = ((WRAM_START, ECHO_START - 1), (HRAM_START, IE_ADDR - 1))
 BP_EXEC = 0x01
 BP_READ = 0x02
 BP_WRITE = 0x04

@@ -42,7 +42,7 @@ STATE = np.dtype([
     ("events", np.int64),           # EV_* bits raised since run() started
     ("event_mask", np.int64),       # which events make run() return
     ("flat_bus", np.uint8),         # unit tests: 64 KiB of plain RAM, no I/O
-    ("bus_special", np.uint8),      # reads take the careful path (flat bus, boot ROM, DMA...)
+    ("bus_special", np.uint8),      # SPECIAL_* bits: which reads take the careful path
     ("write_special", np.uint8),    # writes take the careful path (see update_bus_special)
     ("break_on_ld_b_b", np.uint8),  # LD B,B raises EV_BREAKPOINT
     ("instructions", np.int64),
