@@ -15,7 +15,7 @@ import numpy as np
 from gbemu import hwio_names
 from gbemu.cartridge import Header, load_rom, parse_header, RomError, NINTENDO_LOGO
 from gbemu.core import hwio
-from gbemu.core.state import new_state, STATE, ROM_MAX
+from gbemu.core.state import new_state, AUDIO_BUFFER_FRAMES, STATE, ROM_MAX
 from gbemu.core.cpu import (
     run, run_instructions, sync_all, peek_byte, reset_cartridge, NO_STEP_LIMIT,
 )
@@ -153,7 +153,7 @@ class GameBoy:
     @property
     def clock(self) -> int:
         """T-cycles since power on."""
-        return int(self.state[0]["clock"])
+        return int(self.state["clock"][0])
 
     def run_cycles(self, cycles: int) -> int:
         """Run for about ``cycles`` T-cycles or until a masked event; returns the events."""
@@ -165,15 +165,15 @@ class GameBoy:
         With audio on, the APU's ring is emptied into a Python-side queue
         whenever it is nearly full (EV_AUDIO), and the run goes on.
         """
-        s = self.state[0]
-        user_mask = int(s["event_mask"])
-        if not s["audio_enabled"] or user_mask & hwio.EV_AUDIO:
-            return int(run(self.state, int(clock), NO_STEP_LIMIT))
-        s["event_mask"] = user_mask | hwio.EV_AUDIO
+        st = self.state              # st["field"][0]: a third of st[0]["field"]'s cost
+        user_mask = int(st["event_mask"][0])
+        if not st["audio_enabled"][0] or user_mask & hwio.EV_AUDIO:
+            return int(run(st, int(clock), NO_STEP_LIMIT))
+        st["event_mask"][0] = user_mask | hwio.EV_AUDIO
         seen = 0       # events of the runs cut short by a full audio ring
         try:
             while True:
-                events = seen | int(run(self.state, int(clock), NO_STEP_LIMIT))
+                events = seen | int(run(st, int(clock), NO_STEP_LIMIT))
                 if not events & hwio.EV_AUDIO:
                     return events
                 self._spill_samples()
@@ -182,13 +182,14 @@ class GameBoy:
                     return events
                 seen = events
         finally:
-            s["event_mask"] = user_mask
+            st["event_mask"][0] = user_mask
 
     def run_frames(self, frames: int = 1) -> int:
         events = 0
+        mask = self.event_mask
         for _ in range(frames):
             events |= self.run_cycles(FRAME_CYCLES)
-            if events & self.state[0]["event_mask"]:
+            if events & mask:
                 break
         return events
 
@@ -202,7 +203,7 @@ class GameBoy:
 
     @property
     def event_mask(self) -> int:
-        return int(self.state[0]["event_mask"])
+        return int(self.state["event_mask"][0])
 
     @event_mask.setter
     def event_mask(self, mask: int):
@@ -283,7 +284,7 @@ class GameBoy:
 
     @property
     def frames(self) -> int:
-        return int(self.state[0]["frames"])
+        return int(self.state["frames"][0])
 
     # -- input -------------------------------------------------------------
 
@@ -408,7 +409,7 @@ class GameBoy:
     def audio_enabled(self) -> bool:
         """Whether the APU mixes samples. Off (the default), registers and timing
         still run but nothing is mixed, which is faster."""
-        return bool(self.state[0]["audio_enabled"])
+        return bool(self.state["audio_enabled"][0])
 
     @audio_enabled.setter
     def audio_enabled(self, on: bool):
@@ -430,28 +431,36 @@ class GameBoy:
         still in them (gbemu.audio removes it, as the Game Boy's output capacitor does)."""
         if self.audio_enabled:
             self.sync()
-            self._spill_samples()
+            fresh = self._ring_samples()
+            if not self._audio_spill:           # the usual case: read once per frame
+                return fresh
+            self._audio_spill.append(fresh)
         chunks, self._audio_spill = self._audio_spill, []
         if not chunks:
             return np.zeros((0, 2), np.int16)
         return np.concatenate(chunks)
 
+    def _ring_samples(self) -> np.ndarray:
+        """The APU ring's new samples (a copy), marked as read."""
+        st = self.state
+        written = int(st["audio_write"][0])
+        start = max(int(st["audio_read"][0]), written - AUDIO_BUFFER_FRAMES)  # older: lost
+        st["audio_read"][0] = written
+        ring = st["audio_buf"][0]
+        first, last = start % AUDIO_BUFFER_FRAMES, written % AUDIO_BUFFER_FRAMES
+        if first < last or written == start:
+            return ring[first:last].copy()
+        return np.concatenate([ring[first:], ring[:last]])
+
     def _spill_samples(self):
-        """Move the APU ring's new samples into the Python-side queue."""
-        s = self.state[0]
-        written = int(s["audio_write"])
-        start = max(int(s["audio_read"]), written - len(s["audio_buf"]))  # older: overwritten
-        if written > start:
-            ring = s["audio_buf"]
-            first, last = start % len(ring), written % len(ring)
-            if first < last:
-                self._audio_spill.append(ring[first:last].copy())
-            else:
-                self._audio_spill.append(np.concatenate([ring[first:], ring[:last]]))
+        """Move the APU ring's new samples into the Python-side queue (the run loop
+        does this when the ring is nearly full and nobody has read it)."""
+        fresh = self._ring_samples()
+        if len(fresh):
+            self._audio_spill.append(fresh)
             limit = AUDIO_QUEUE_SECONDS * AUDIO_RATE
             while sum(len(chunk) for chunk in self._audio_spill) > limit:
                 self._audio_spill.pop(0)   # nobody is reading: keep the latest only
-        s["audio_read"] = written
 
     # -- state -------------------------------------------------------------
 
