@@ -55,6 +55,31 @@ def test_every_opcode_round_trips_through_the_disassembler(op):
         assert code_at(address, text, length) == data, text
 
 
+DATA_DIRECTIVES = {"DB", "DW", "DS"}
+
+
+@pytest.mark.parametrize("source", ["gbemu/assets/demo.asm", "roms_test/sprites.asm"])
+def test_disassembling_a_shipped_rom_gives_its_source_instructions(source):
+    """The shipped ROMs, disassembled where their sources put instructions: each one is
+    found at its address with its source's mnemonic and length, and its text assembles
+    back to the bytes in the ROM (the listing the debugger shows for that code)."""
+    assembler = asm.Assembler(asm.hardware_symbols())
+    image = assembler.assemble_file(REPO_ROOT / source).image
+    shipped = (REPO_ROOT / source).with_suffix(".gb").read_bytes()
+    assert image == shipped
+    instructions = [st for st in assembler.statements
+                    if st.offset is not None and st.word not in DATA_DIRECTIVES]
+    assert len(instructions) > 100
+    for st in instructions:
+        text, length = opcodes.disassemble(lambda a: shipped[st.offset - st.address + a],
+                                           st.address)
+        where = f"{st.file}:{st.line} ${st.address:04X}"
+        assert text.split()[0] == st.word, (where, text)
+        assert length == st.size, (where, text)
+        code = shipped[st.offset:st.offset + length]
+        assert code_at(st.address, text, length) == code, (where, text)
+
+
 @pytest.mark.parametrize("op", LEGAL, ids=lambda op: op.mnemonic)
 def test_every_mnemonic_of_the_table_assembles_to_its_opcode(op):
     # The table's own text with each placeholder given a value.
